@@ -33,9 +33,10 @@ SYSTEM_DATA_ROOT = "/usr/share/datasets"
 TIMEOUT = 10.0
 _CHUNK = 1 << 20
 
-# Verified files, keyed by (path, size, mtime, expected md5): repeated loads of an
-# unchanged file skip re-hashing it. Any change of the file changes the key.
-_VERIFIED: dict[tuple[str, int, int, str], str] = {}
+# Verified files, keyed by (path, inode, size, mtime, expected md5): repeated loads of an
+# unchanged file skip re-hashing it. Replacing or rewriting a file changes the key (a
+# same-size in-place edit within one kernel clock tick, ~4 ms, would not; accepted).
+_VERIFIED: dict[tuple[str, int, int, int, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def verify(path: Path, f: RemoteFile, md5: str | None = None) -> tuple[str | Non
         the file's md5 (for error messages).
     """
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, f.md5)
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, f.md5)
     if key in _VERIFIED:
         return _VERIFIED[key], f.md5
     if md5 is None:
