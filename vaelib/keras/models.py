@@ -1,0 +1,237 @@
+"""Encoders, decoders and the image VAE (Keras 3, ``keras.ops`` and ``keras.random``).
+
+Layer attribute names match ``vaelib.torch.models`` one for one: they are the keys of the
+canonical weight layout, so weights carry across frameworks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vaelib._checks import check_choice, check_positive_int
+from vaelib._types import ARCHITECTURES, ELBOTerms, LIKELIHOODS
+from vaelib.keras._backend import keras
+from vaelib.keras.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood
+from vaelib.keras.train import TrainableModel
+from vaelib.keras.utils import as_tensor, to_numpy, validate_images
+
+ops = keras.ops
+layers = keras.layers
+
+__all__ = ["MLPEncoder", "MLPDecoder", "ConvEncoder", "ConvDecoder", "VAE", "ELBOTerms"]
+
+PIXELS = 28 * 28
+_CONV_CHANNELS = (32, 64)  # 28x28 -> 14x14x32 -> 7x7x64
+
+
+class MLPEncoder(layers.Layer):
+    """x (B, 28, 28) -> hidden ReLU layer -> (mu, logvar), each (B, latent_dim)."""
+
+    def __init__(self, latent_dim: int = 20, hidden_dim: int = 400, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(hidden_dim, activation="relu", name="hidden")
+        self.mu = layers.Dense(latent_dim, name="mu")
+        self.logvar = layers.Dense(latent_dim, name="logvar")
+
+    def call(self, x: Any) -> tuple[Any, Any]:
+        h = self.hidden(ops.reshape(x, (-1, PIXELS)))
+        return self.mu(h), self.logvar(h)
+
+
+class MLPDecoder(layers.Layer):
+    """z (B, latent_dim) -> hidden ReLU layer -> one output per pixel, (B, 28, 28)."""
+
+    def __init__(self, latent_dim: int = 20, hidden_dim: int = 400, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(hidden_dim, activation="relu", name="hidden")
+        self.out = layers.Dense(PIXELS, name="out")
+
+    def call(self, z: Any) -> Any:
+        return ops.reshape(self.out(self.hidden(z)), (-1, 28, 28))
+
+
+class ConvEncoder(layers.Layer):
+    """Two stride-2 convolutions (28 -> 14 -> 7), a dense ReLU layer, then (mu, logvar)."""
+
+    def __init__(self, latent_dim: int = 20, hidden_dim: int = 400, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        c1, c2 = _CONV_CHANNELS
+        # "same" padding with kernel 4 and stride 2 pads one pixel on each side, like torch's padding=1.
+        self.conv1 = layers.Conv2D(c1, 4, strides=2, padding="same", activation="relu", name="conv1")
+        self.conv2 = layers.Conv2D(c2, 4, strides=2, padding="same", activation="relu", name="conv2")
+        self.hidden = layers.Dense(hidden_dim, activation="relu", name="hidden")
+        self.mu = layers.Dense(latent_dim, name="mu")
+        self.logvar = layers.Dense(latent_dim, name="logvar")
+
+    def call(self, x: Any) -> tuple[Any, Any]:
+        h = self.conv2(self.conv1(ops.expand_dims(x, -1)))
+        h = self.hidden(ops.reshape(h, (-1, 7 * 7 * _CONV_CHANNELS[1])))
+        return self.mu(h), self.logvar(h)
+
+
+class ConvDecoder(layers.Layer):
+    """Dense layers up to a 7x7x64 map, then two stride-2 transposed convolutions to 28x28."""
+
+    def __init__(self, latent_dim: int = 20, hidden_dim: int = 400, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        c1, c2 = _CONV_CHANNELS
+        self.hidden = layers.Dense(hidden_dim, activation="relu", name="hidden")
+        self.project = layers.Dense(7 * 7 * c2, activation="relu", name="project")
+        self.deconv1 = layers.Conv2DTranspose(c1, 4, strides=2, padding="same", activation="relu", name="deconv1")
+        self.deconv2 = layers.Conv2DTranspose(1, 4, strides=2, padding="same", name="deconv2")
+
+    def call(self, z: Any) -> Any:
+        h = ops.reshape(self.project(self.hidden(z)), (-1, 7, 7, _CONV_CHANNELS[1]))
+        return ops.squeeze(self.deconv2(self.deconv1(h)), -1)
+
+
+_NETWORKS = {"mlp": (MLPEncoder, MLPDecoder), "conv": (ConvEncoder, ConvDecoder)}
+
+
+@keras.saving.register_keras_serializable(package="vaelib")
+class VAE(TrainableModel):
+    """A VAE for 28x28 images: diagonal-Gaussian posterior, standard-normal prior.
+
+    Parameters
+    ----------
+    architecture : {"mlp", "conv"}
+        Encoder and decoder networks.
+    latent_dim : int
+        Dimension of z.
+    hidden_dim : int
+        Width of the dense hidden layers.
+    likelihood : {"bernoulli", "gaussian"}
+        Bernoulli pixels (the decoder outputs logits) or Gaussian pixels (the decoder outputs
+        means; one learned scalar ``log_sigma``, as in the sigma-VAE of Rybkin et al., 2021).
+
+    Examples
+    --------
+    >>> from vaelib import keras as vl
+    >>> model = vl.VAE("mlp", latent_dim=20)
+    >>> terms = model.elbo(images)          # per-example ELBO, log-likelihood and KL, in nats
+    """
+
+    metric_names = ("loss", "log_likelihood", "kl")
+
+    def __init__(
+        self,
+        architecture: str = "mlp",
+        latent_dim: int = 20,
+        hidden_dim: int = 400,
+        likelihood: str = "bernoulli",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_choice("architecture", architecture, ARCHITECTURES)
+        check_choice("likelihood", likelihood, LIKELIHOODS)
+        self.config = {
+            "architecture": architecture,
+            "latent_dim": check_positive_int("latent_dim", latent_dim),
+            "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
+            "likelihood": likelihood,
+        }
+        self.latent_dim = latent_dim
+        self.likelihood = likelihood
+        encoder_cls, decoder_cls = _NETWORKS[architecture]
+        self.encoder = encoder_cls(latent_dim, hidden_dim, name="encoder")
+        self.decoder = decoder_cls(latent_dim, hidden_dim, name="decoder")
+        if likelihood == "gaussian":
+            self.log_sigma = self.add_weight(shape=(), initializer="zeros", name="log_sigma")
+        self.noise = keras.random.SeedGenerator(name="noise")
+        self(np.zeros((1, 28, 28), dtype="float32"))  # build now: weights exist from the start
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.config}
+
+    # -- the model -------------------------------------------------------------------
+    def encode(self, x: Any) -> tuple[Any, Any]:
+        """Posterior parameters ``(mu, logvar)``, each (B, latent_dim)."""
+        validate_images("x", x, unit_range=False)
+        return self.encoder(as_tensor(x))
+
+    def decode(self, z: Any) -> Any:
+        """Decoder output for latents z (B, latent_dim): logits (Bernoulli) or means (Gaussian)."""
+        z = as_tensor(z)
+        if len(z.shape) != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
+        return self.decoder(z)
+
+    def log_likelihood(self, x: Any, decoded: Any) -> Any:
+        """log p(x | z) per example, given the decoder's output for z."""
+        if self.likelihood == "bernoulli":
+            return bernoulli_log_likelihood(x, decoded)
+        return gaussian_log_likelihood(x, decoded, self.log_sigma)
+
+    def pixel_means(self, decoded: Any) -> Any:
+        """E[x | z] from the decoder's output."""
+        return ops.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
+
+    def _terms(self, x: Any, beta: Any, eps: Any = None) -> ELBOTerms:
+        mu, logvar = self.encoder(x)
+        if eps is None:
+            eps = keras.random.normal(ops.shape(mu), seed=self.noise)
+        z = mu + ops.exp(0.5 * logvar) * eps  # the reparameterization trick (chapter 3)
+        log_lik = self.log_likelihood(x, self.decoder(z))
+        kl = gaussian_kl(mu, logvar)
+        return ELBOTerms(log_lik - beta * kl, log_lik, kl)
+
+    def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
+        """Per-example ELBO and its terms, in nats (one-sample estimate of the likelihood term).
+
+        Parameters
+        ----------
+        x : array_like, shape (B, 28, 28)
+            Images with values in [0, 1].
+        beta : float
+            Weight of the KL term (1 gives the ELBO; other values the beta-VAE objective).
+        eps : array_like, shape (B, latent_dim), optional
+            The standard-normal noise of the reparameterization; drawn when omitted. Passing
+            the same noise to both backends gives the same numbers.
+
+        Returns
+        -------
+        ELBOTerms
+            ``(elbo, log_likelihood, kl)``, each a tensor of shape (B,).
+        """
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
+        x = as_tensor(x)
+        if eps is not None:
+            eps = as_tensor(eps)
+            if tuple(eps.shape) != (x.shape[0], self.latent_dim):
+                raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
+        return self._terms(x, beta, eps)
+
+    def loss_terms(self, x: Any, beta: Any, training: bool = False) -> dict[str, Any]:
+        """Batch means for training: the loss to minimise (``-ELBO_beta``) and what to log.
+
+        Unvalidated on purpose: ``fit`` checks the whole data set once, not every batch.
+        """
+        terms = self._terms(x, beta)
+        return {
+            "loss": -ops.mean(terms.elbo),
+            "log_likelihood": ops.mean(terms.log_likelihood),
+            "kl": ops.mean(terms.kl),
+        }
+
+    def call(self, x: Any) -> Any:
+        """Decoder output at the posterior mean (a deterministic reconstruction)."""
+        mu, _ = self.encoder(x)
+        return self.decoder(mu)
+
+    # -- NumPy conveniences for notebooks -------------------------------------------
+    def reconstruct(self, x: Any) -> np.ndarray:
+        """Pixel means E[x | z = mu(x)] as a NumPy array (B, 28, 28)."""
+        validate_images("x", x, unit_range=False)
+        return to_numpy(self.pixel_means(self(as_tensor(x))))
+
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+        """Pixel means of n images decoded from prior draws z ~ N(0, I), as NumPy (n, 28, 28)."""
+        n = check_positive_int("n", n)
+        z = keras.random.normal((n, self.latent_dim), seed=seed if seed is not None else self.noise)
+        return to_numpy(self.pixel_means(self.decoder(z)))
+
+    def decode_means(self, z: Any) -> np.ndarray:
+        """Pixel means for given latents, as NumPy (for latent grids and interpolations)."""
+        return to_numpy(self.pixel_means(self.decode(z)))

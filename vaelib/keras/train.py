@@ -1,0 +1,176 @@
+"""Training with Keras idioms: a custom ``train_step`` and ``Model.fit`` with callbacks."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence, Union
+
+from vaelib._checks import check_fit_args
+from vaelib._types import History, nan_loss_error
+from vaelib.keras._backend import keras, tf
+from vaelib.keras.utils import seed_everything, validate_images
+from vaelib.schedules import Schedule, as_schedule, constant
+
+ops = keras.ops
+
+__all__ = ["TrainableModel", "fit", "History"]
+
+
+class TrainableModel(keras.Model):
+    """A Keras model trained by its own ``loss_terms(x, beta, training)``.
+
+    Subclasses set ``metric_names`` (the keys ``loss_terms`` returns; ``"loss"`` is
+    minimised) and implement ``loss_terms``. ``beta``, the KL weight, is a non-trainable
+    variable that :func:`fit`'s schedule callback updates between steps.
+    """
+
+    metric_names: Sequence[str] = ("loss",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.beta = keras.Variable(1.0, trainable=False, dtype="float32", name="beta")
+        self.binarize = False
+        self._binarize_noise = keras.random.SeedGenerator()
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        # Listing the trackers here is what makes fit() reset them at every epoch.
+        return list(self._trackers.values())
+
+    def loss_terms(self, x: Any, beta: Any, training: bool = False) -> dict[str, Any]:
+        """Batch means: ``"loss"`` to minimise, and the other terms to log."""
+        raise NotImplementedError
+
+    def _record(self, terms: dict[str, Any], x: Any) -> dict[str, Any]:
+        weight = ops.cast(ops.shape(x)[0], "float32")  # batch-size weighted, as in vaelib.torch
+        for name, tracker in self._trackers.items():
+            tracker.update_state(terms[name], sample_weight=weight)
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        if self.binarize:  # dynamic binarization: a fresh Bernoulli draw of every batch
+            x = ops.cast(keras.random.uniform(ops.shape(x), seed=self._binarize_noise) < x, x.dtype)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(x, self.beta, training=True)
+        grads = tape.gradient(terms["loss"], self.trainable_weights)
+        self.optimizer.apply(grads, self.trainable_weights)
+        return self._record(terms, x)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        return self._record(self.loss_terms(x, self.beta, training=False), x)
+
+
+class _ScheduleBeta(keras.callbacks.Callback):
+    """Sets the model's KL weight from the schedule before every optimizer step."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        super().__init__()
+        self.schedule = schedule
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.model.beta.assign(self.schedule(int(self.model.optimizer.iterations)))
+
+
+class _StopOnNaN(keras.callbacks.Callback):
+    """Stops training with the step number as soon as the loss is NaN."""
+
+    epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        # The logged loss is the epoch's running mean: NaN from the first bad step on.
+        if logs and math.isnan(float(logs["loss"])):
+            raise nan_loss_error(int(self.model.optimizer.iterations), self.epoch)
+
+
+def compile_model(model: TrainableModel, learning_rate: float) -> None:
+    """Adam with the same epsilon as vaelib.torch, so the two optimizers take the same steps."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8), jit_compile=False)
+
+
+def run_fit(
+    model: TrainableModel,
+    train: Any,
+    validation: Any,
+    *,
+    epochs: int,
+    batch_size: int | None,
+    learning_rate: float,
+    beta: Union[float, Schedule],
+    verbose: bool,
+) -> History:
+    """``Model.fit`` with the beta schedule and NaN callbacks; the path ``fit`` and ``fit_text`` share."""
+    schedule = as_schedule(beta)
+    compile_model(model, learning_rate)
+    callbacks: list[keras.callbacks.Callback] = [_StopOnNaN()]
+    if isinstance(schedule, constant):
+        model.beta.assign(schedule.value)
+    else:
+        callbacks.append(_ScheduleBeta(schedule))
+    keras_history = model.fit(
+        train, validation_data=validation, epochs=epochs, batch_size=batch_size,
+        shuffle=True, callbacks=callbacks, verbose=1 if verbose else 0,
+    )
+    history = History()
+    for name, values in keras_history.history.items():
+        history[name] = [float(v) for v in values]
+    history.steps = int(model.optimizer.iterations)
+    return history
+
+
+def fit(
+    model: TrainableModel,
+    x_train: Any,
+    x_val: Any = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    beta: Union[float, Schedule] = 1.0,
+    binarize: bool = False,
+    seed: int | None = None,
+    verbose: bool = True,
+) -> History:
+    """Train an image model (a VAE or an autoencoder) with ``Model.fit`` and Adam.
+
+    Parameters
+    ----------
+    model : TrainableModel
+        A vaelib Keras model; its custom ``train_step`` minimises ``loss_terms(...)["loss"]``.
+    x_train : array_like, shape (N, 28, 28)
+        Training images in [0, 1].
+    x_val : array_like, optional
+        Validation images, evaluated after every epoch (``val_`` entries of the History).
+    epochs, batch_size, learning_rate
+        The budget and Adam's step size.
+    beta : float or schedule
+        Weight of the KL term, or a schedule (step -> weight) from :mod:`vaelib.schedules`.
+    binarize : bool
+        Dynamic binarization: each batch is a fresh Bernoulli draw of its pixel intensities.
+    seed : int, optional
+        Seeds everything first (:func:`seed_everything`) for a reproducible run.
+    verbose : bool
+        Show Keras's progress bar.
+
+    Returns
+    -------
+    History
+        Per-epoch means of every term of ``loss_terms``, and ``val_`` ones with ``x_val``.
+    """
+    check_fit_args(epochs, batch_size, learning_rate)
+    unit_range = getattr(model, "likelihood", "bernoulli") == "bernoulli" or binarize
+    validate_images("x_train", x_train, unit_range=unit_range)
+    if x_val is not None:
+        validate_images("x_val", x_val, unit_range=unit_range)
+    if seed is not None:
+        seed_everything(seed)
+    model.binarize = binarize
+    return run_fit(
+        model, x_train, (x_val,) if x_val is not None else None,
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, beta=beta, verbose=verbose,
+    )

@@ -1,0 +1,55 @@
+"""Seeding and conversions for the Keras backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vaelib._checks import check_images
+from vaelib.keras._backend import keras, tf
+
+__all__ = ["seed_everything", "to_numpy", "count_parameters"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy, TensorFlow and Keras in one call.
+
+    Parameters
+    ----------
+    seed : int
+        The seed. The same seed gives the same losses on the CPU.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    keras.utils.set_random_seed(int(seed))  # Python, NumPy, TensorFlow and Keras's global seed
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A NumPy copy of a tensor or of any array-like."""
+    return keras.ops.convert_to_numpy(x) if not isinstance(x, np.ndarray) else x
+
+
+def count_parameters(model: keras.Model) -> int:
+    """Number of trainable parameters (the same count in both backends by design)."""
+    return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+
+
+def as_tensor(x: Any, dtype: str = "float32") -> Any:
+    """A tensor of the given dtype."""
+    return keras.ops.convert_to_tensor(x, dtype=dtype)
+
+
+def validate_images(name: str, x: Any, *, unit_range: bool = True) -> None:
+    """Reject ``x`` unless it is a float batch of 28x28 images (see :mod:`vaelib._checks`)."""
+    if isinstance(x, np.ndarray):
+        arr = x
+        is_float = np.issubdtype(arr.dtype, np.floating)
+    else:
+        arr = tf.convert_to_tensor(x)
+        is_float = arr.dtype.is_floating
+    size = int(np.prod(arr.shape))
+    lo = float(keras.ops.min(arr)) if size else 0.0
+    hi = float(keras.ops.max(arr)) if size else 0.0
+    has_nan = bool(keras.ops.any(keras.ops.isnan(arr))) if is_float and size else False
+    check_images(name, tuple(arr.shape), is_float, lo, hi, has_nan, unit_range=unit_range)

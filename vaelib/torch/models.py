@@ -1,0 +1,242 @@
+"""Encoders, decoders and the image VAE (PyTorch).
+
+The layer names here are the names of the canonical weight layout (see ``weights.py``),
+shared with ``vaelib.keras.models``, so weights carry across frameworks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from vaelib._checks import check_choice, check_positive_int
+from vaelib._types import ARCHITECTURES, ELBOTerms, LIKELIHOODS
+from vaelib.torch.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood
+from vaelib.torch.utils import as_tensor, default_device, to_numpy, validate_images
+
+__all__ = ["MLPEncoder", "MLPDecoder", "ConvEncoder", "ConvDecoder", "VAE", "ELBOTerms"]
+
+PIXELS = 28 * 28
+_CONV_CHANNELS = (32, 64)  # 28x28 -> 14x14x32 -> 7x7x64
+
+
+class MLPEncoder(nn.Module):
+    """x (B, 28, 28) -> hidden ReLU layer -> (mu, logvar), each (B, latent_dim)."""
+
+    def __init__(self, latent_dim: int = 20, hidden_dim: int = 400) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(PIXELS, hidden_dim)
+        self.mu = nn.Linear(hidden_dim, latent_dim)
+        self.logvar = nn.Linear(hidden_dim, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = F.relu(self.hidden(x.flatten(1)))
+        return self.mu(h), self.logvar(h)
+
+
+class MLPDecoder(nn.Module):
+    """z (B, latent_dim) -> hidden ReLU layer -> one output per pixel, (B, 28, 28)."""
+
+    def __init__(self, latent_dim: int = 20, hidden_dim: int = 400) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(latent_dim, hidden_dim)
+        self.out = nn.Linear(hidden_dim, PIXELS)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.out(F.relu(self.hidden(z))).view(-1, 28, 28)
+
+
+class ConvEncoder(nn.Module):
+    """Two stride-2 convolutions (28 -> 14 -> 7), a dense ReLU layer, then (mu, logvar)."""
+
+    def __init__(self, latent_dim: int = 20, hidden_dim: int = 400) -> None:
+        super().__init__()
+        c1, c2 = _CONV_CHANNELS
+        self.conv1 = nn.Conv2d(1, c1, kernel_size=4, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(c1, c2, kernel_size=4, stride=2, padding=1)
+        self.hidden = nn.Linear(7 * 7 * c2, hidden_dim)
+        self.mu = nn.Linear(hidden_dim, latent_dim)
+        self.logvar = nn.Linear(hidden_dim, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = F.relu(self.conv1(x.unsqueeze(1)))
+        h = F.relu(self.conv2(h))
+        # Flatten channels-last, as Keras does, so the dense weights mean the same in both.
+        h = F.relu(self.hidden(h.permute(0, 2, 3, 1).flatten(1)))
+        return self.mu(h), self.logvar(h)
+
+
+class ConvDecoder(nn.Module):
+    """Dense layers up to a 7x7x64 map, then two stride-2 transposed convolutions to 28x28."""
+
+    def __init__(self, latent_dim: int = 20, hidden_dim: int = 400) -> None:
+        super().__init__()
+        c1, c2 = _CONV_CHANNELS
+        self.hidden = nn.Linear(latent_dim, hidden_dim)
+        self.project = nn.Linear(hidden_dim, 7 * 7 * c2)
+        self.deconv1 = nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, padding=1)
+        self.deconv2 = nn.ConvTranspose2d(c1, 1, kernel_size=4, stride=2, padding=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.project(F.relu(self.hidden(z))))
+        h = h.view(-1, 7, 7, _CONV_CHANNELS[1]).permute(0, 3, 1, 2)  # channels-last order, as Keras
+        h = F.relu(self.deconv1(h))
+        return self.deconv2(h).squeeze(1)
+
+
+_NETWORKS = {"mlp": (MLPEncoder, MLPDecoder), "conv": (ConvEncoder, ConvDecoder)}
+
+
+class VAE(nn.Module):
+    """A VAE for 28x28 images: diagonal-Gaussian posterior, standard-normal prior.
+
+    Parameters
+    ----------
+    architecture : {"mlp", "conv"}
+        Encoder and decoder networks.
+    latent_dim : int
+        Dimension of z.
+    hidden_dim : int
+        Width of the dense hidden layers.
+    likelihood : {"bernoulli", "gaussian"}
+        Bernoulli pixels (the decoder outputs logits) or Gaussian pixels (the decoder outputs
+        means; one learned scalar ``log_sigma``, as in the sigma-VAE of Rybkin et al., 2021).
+
+    Examples
+    --------
+    >>> from vaelib import torch as vl
+    >>> model = vl.VAE("mlp", latent_dim=20)
+    >>> terms = model.elbo(images)          # per-example ELBO, log-likelihood and KL, in nats
+    """
+
+    def __init__(
+        self,
+        architecture: str = "mlp",
+        latent_dim: int = 20,
+        hidden_dim: int = 400,
+        likelihood: str = "bernoulli",
+    ) -> None:
+        super().__init__()
+        check_choice("architecture", architecture, ARCHITECTURES)
+        check_choice("likelihood", likelihood, LIKELIHOODS)
+        self.config = {
+            "architecture": architecture,
+            "latent_dim": check_positive_int("latent_dim", latent_dim),
+            "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
+            "likelihood": likelihood,
+        }
+        self.latent_dim = latent_dim
+        self.likelihood = likelihood
+        encoder_cls, decoder_cls = _NETWORKS[architecture]
+        self.encoder = encoder_cls(latent_dim, hidden_dim)
+        self.decoder = decoder_cls(latent_dim, hidden_dim)
+        if likelihood == "gaussian":
+            self.log_sigma = nn.Parameter(torch.zeros(()))
+        self.to(default_device())
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live."""
+        return next(self.parameters()).device
+
+    # -- the model -------------------------------------------------------------------
+    def encode(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior parameters ``(mu, logvar)``, each (B, latent_dim)."""
+        validate_images("x", x, unit_range=False)
+        return self.encoder(as_tensor(x, self.device))
+
+    def decode(self, z: Any) -> torch.Tensor:
+        """Decoder output for latents z (B, latent_dim): logits (Bernoulli) or means (Gaussian)."""
+        z = as_tensor(z, self.device)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
+        return self.decoder(z)
+
+    def log_likelihood(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) per example, given the decoder's output for z."""
+        if self.likelihood == "bernoulli":
+            return bernoulli_log_likelihood(x, decoded)
+        return gaussian_log_likelihood(x, decoded, self.log_sigma)
+
+    def pixel_means(self, decoded: torch.Tensor) -> torch.Tensor:
+        """E[x | z] from the decoder's output."""
+        return torch.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
+
+    def _terms(self, x: torch.Tensor, beta: float, eps: torch.Tensor | None = None) -> ELBOTerms:
+        mu, logvar = self.encoder(x)
+        if eps is None:
+            eps = torch.randn_like(mu)
+        z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterization trick (chapter 3)
+        log_lik = self.log_likelihood(x, self.decoder(z))
+        kl = gaussian_kl(mu, logvar)
+        return ELBOTerms(log_lik - beta * kl, log_lik, kl)
+
+    def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
+        """Per-example ELBO and its terms, in nats (one-sample estimate of the likelihood term).
+
+        Parameters
+        ----------
+        x : array_like, shape (B, 28, 28)
+            Images with values in [0, 1].
+        beta : float
+            Weight of the KL term (1 gives the ELBO; other values the beta-VAE objective).
+        eps : array_like, shape (B, latent_dim), optional
+            The standard-normal noise of the reparameterization; drawn when omitted. Passing
+            the same noise to both backends gives the same numbers.
+
+        Returns
+        -------
+        ELBOTerms
+            ``(elbo, log_likelihood, kl)``, each a tensor of shape (B,).
+        """
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
+        x = as_tensor(x, self.device)
+        if eps is not None:
+            eps = as_tensor(eps, self.device)
+            if tuple(eps.shape) != (x.shape[0], self.latent_dim):
+                raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
+        return self._terms(x, beta, eps)
+
+    def loss_terms(self, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor]:
+        """Batch means for training: the loss to minimise (``-ELBO_beta``) and what to log.
+
+        Unvalidated on purpose: ``fit`` checks the whole data set once, not every batch.
+        """
+        terms = self._terms(x, beta)
+        return {
+            "loss": -terms.elbo.mean(),
+            "log_likelihood": terms.log_likelihood.mean(),
+            "kl": terms.kl.mean(),
+        }
+
+    def forward(self, x: Any) -> torch.Tensor:
+        """Decoder output at the posterior mean (a deterministic reconstruction)."""
+        mu, _ = self.encode(x)
+        return self.decoder(mu)
+
+    # -- NumPy conveniences for notebooks -------------------------------------------
+    @torch.no_grad()
+    def reconstruct(self, x: Any) -> np.ndarray:
+        """Pixel means E[x | z = mu(x)] as a NumPy array (B, 28, 28)."""
+        return to_numpy(self.pixel_means(self(x)))
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+        """Pixel means of n images decoded from prior draws z ~ N(0, I), as NumPy (n, 28, 28)."""
+        n = check_positive_int("n", n)
+        gen = torch.Generator(device=self.device)
+        if seed is not None:
+            gen.manual_seed(seed)
+        else:
+            gen.seed()
+        z = torch.randn(n, self.latent_dim, generator=gen, device=self.device)
+        return to_numpy(self.pixel_means(self.decoder(z)))
+
+    @torch.no_grad()
+    def decode_means(self, z: Any) -> np.ndarray:
+        """Pixel means for given latents, as NumPy (for latent grids and interpolations)."""
+        return to_numpy(self.pixel_means(self.decode(z)))

@@ -1,0 +1,159 @@
+"""The training loop (PyTorch): in-memory tensors, Adam, a tqdm progress bar."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, Callable, Iterable, Union
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from vaelib._checks import check_fit_args
+from vaelib._types import History, nan_loss_error
+from vaelib.schedules import Schedule, as_schedule
+from vaelib.torch.utils import as_tensor, seed_everything, validate_images
+
+__all__ = ["fit", "History"]
+
+
+def _epoch_means(sums: dict[str, float], count: int) -> dict[str, float]:
+    return {name: total / count for name, total in sums.items()}
+
+
+def _accumulate(sums: dict[str, float], terms: dict[str, torch.Tensor], weight: int) -> None:
+    for name, value in terms.items():
+        sums[name] = sums.get(name, 0.0) + float(value.detach()) * weight
+
+
+@torch.no_grad()
+def evaluate_loss_terms(model: nn.Module, batches: Iterable[torch.Tensor], beta: float) -> dict[str, float]:
+    """Example-weighted means of ``model.loss_terms`` over batches, in eval mode."""
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    count = 0
+    for xb in batches:
+        _accumulate(sums, model.loss_terms(xb, beta), len(xb))
+        count += len(xb)
+    model.train(was_training)
+    return _epoch_means(sums, count)
+
+
+def run_epochs(
+    model: nn.Module,
+    train_batches: Callable[[], Iterable[torch.Tensor]],
+    val_batches: Callable[[], Iterable[torch.Tensor]] | None,
+    *,
+    epochs: int,
+    learning_rate: float,
+    beta: Union[float, Schedule],
+    steps_per_epoch: int,
+    verbose: bool,
+) -> History:
+    """Adam over ``epochs`` passes of ``train_batches()``; the loop ``fit`` and ``fit_text`` share.
+
+    Each batch goes to ``model.loss_terms(batch, beta)``; its ``"loss"`` is minimised and
+    every term is averaged per epoch (weighted by batch size) into the History.
+    """
+    schedule = as_schedule(beta)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-8)
+    history = History()
+    step = 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        sums: dict[str, float] = {}
+        count = 0
+        bar = tqdm(train_batches(), total=steps_per_epoch, desc=f"epoch {epoch}/{epochs}",
+                   disable=not verbose, file=sys.stderr, leave=False)
+        for xb in bar:
+            terms = model.loss_terms(xb, schedule(step))
+            loss = terms["loss"]
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            loss_value = float(loss.detach())
+            if math.isnan(loss_value):
+                raise nan_loss_error(step, epoch)
+            _accumulate(sums, terms, len(xb))
+            count += len(xb)
+            if verbose and step % 20 == 0:
+                bar.set_postfix(loss=f"{loss_value:.2f}", refresh=False)
+        history.append(_epoch_means(sums, count))
+        if val_batches is not None:
+            history.append(evaluate_loss_terms(model, val_batches(), schedule(step)), prefix="val_")
+        if verbose:
+            shown = ", ".join(f"{k}={v[-1]:.2f}" for k, v in history.items())
+            print(f"epoch {epoch}/{epochs}: {shown}", file=sys.stderr)
+    history.steps = step
+    return history
+
+
+def fit(
+    model: nn.Module,
+    x_train: Any,
+    x_val: Any = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    beta: Union[float, Schedule] = 1.0,
+    binarize: bool = False,
+    seed: int | None = None,
+    verbose: bool = True,
+) -> History:
+    """Train an image model (a VAE or an autoencoder) on in-memory data with Adam.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Anything with ``loss_terms(x, beta) -> dict`` whose ``"loss"`` is minimised.
+    x_train : array_like, shape (N, 28, 28)
+        Training images in [0, 1]; copied to the model's device once.
+    x_val : array_like, optional
+        Validation images, evaluated after every epoch (``val_`` entries of the History).
+    epochs, batch_size, learning_rate
+        The budget and Adam's step size.
+    beta : float or schedule
+        Weight of the KL term, or a schedule (step -> weight) from :mod:`vaelib.schedules`.
+    binarize : bool
+        Dynamic binarization: each batch is a fresh Bernoulli draw of its pixel intensities.
+    seed : int, optional
+        Seeds everything first (:func:`seed_everything`) for a reproducible run.
+    verbose : bool
+        Show a progress bar (stderr) and a line per epoch.
+
+    Returns
+    -------
+    History
+        Per-epoch means of every term of ``loss_terms``, and ``val_`` ones with ``x_val``.
+    """
+    check_fit_args(epochs, batch_size, learning_rate)
+    unit_range = getattr(model, "likelihood", "bernoulli") == "bernoulli" or binarize
+    validate_images("x_train", x_train, unit_range=unit_range)
+    if x_val is not None:
+        validate_images("x_val", x_val, unit_range=unit_range)
+    if seed is not None:
+        seed_everything(seed)
+    device = next(model.parameters()).device
+    data = as_tensor(x_train, device)
+    n = len(data)
+    val = as_tensor(x_val, device) if x_val is not None else None
+
+    def train_batches() -> Iterable[torch.Tensor]:
+        order = torch.randperm(n, device=device)
+        for start in range(0, n, batch_size):
+            xb = data[order[start : start + batch_size]]
+            yield torch.bernoulli(xb) if binarize else xb
+
+    def val_batches() -> Iterable[torch.Tensor]:
+        assert val is not None
+        return (val[s : s + 1000] for s in range(0, len(val), 1000))
+
+    return run_epochs(
+        model, train_batches, val_batches if val is not None else None,
+        epochs=epochs, learning_rate=learning_rate, beta=beta,
+        steps_per_epoch=math.ceil(n / batch_size), verbose=verbose,
+    )
