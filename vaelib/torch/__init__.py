@@ -13,5 +13,6 @@ from vaelib.torch.train import *  # noqa: F401,F403
 from vaelib.torch.weights import *  # noqa: F401,F403
 from vaelib.torch.checkpoint import *  # noqa: F401,F403
 from vaelib.torch.autoencoder import *  # noqa: F401,F403
+from vaelib.torch.text import *  # noqa: F401,F403
 
 BACKEND = "torch"

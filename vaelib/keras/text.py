@@ -1,0 +1,610 @@
+"""Sentence VAE and RNN language model for chapter 5 (Keras 3, ``keras.ops`` and ``keras.random``).
+
+The twin of :mod:`vaelib.torch.text`: the same classes, functions, arguments and layer names
+(the keys of the canonical weight layout), so weights carry across and give the same numbers.
+Token batches are integer arrays (B, T) holding ``w1 .. wn <eos>`` then ``<pad>`` (id 0); the
+decoder reads ``<bos> w1 .. wn`` and predicts ``w1 .. wn <eos>``. Per-sentence numbers are
+in nats, summed over the sentence's tokens, with padding masked out.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+
+from vaelib import metrics
+from vaelib._checks import check_fit_args, check_positive_int
+from vaelib._types import ELBOTerms, History
+from vaelib.data import batches_by_length, pad_batch
+from vaelib.keras._backend import keras, tf
+from vaelib.keras.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf
+from vaelib.keras.train import TrainableModel, run_fit
+from vaelib.keras.utils import seed_everything, to_numpy
+
+ops = keras.ops
+layers = keras.layers
+
+__all__ = [
+    "SentenceVAE",
+    "RNNLanguageModel",
+    "word_dropout",
+    "greedy_decode",
+    "sample_decode",
+    "sample_prior",
+    "homotopy",
+    "evaluate_text",
+    "fit_text",
+]
+
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+
+
+# -- input validation (NumPy; the same messages as vaelib.torch.text) ---------------------
+def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PAD) -> list[np.ndarray]:
+    """Return a list of 1-D int64 sentences, or raise a one-line error naming ``name``.
+
+    Accepts a list of id arrays (``w1 .. wn <eos>``) or a padded (N, T) array.
+    """
+    if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
+        check_tokens(name, sequences, vocab_size, pad_id)
+        return [row[row != pad_id].astype(np.int64) for row in sequences]
+    if not isinstance(sequences, (list, tuple)) or len(sequences) == 0:
+        raise ValueError(f"{name}: expected a non-empty list of token-id arrays, got {type(sequences).__name__}")
+    seqs = [np.asarray(s) for s in sequences]
+    for i, s in enumerate(seqs):
+        if s.ndim != 1 or s.size == 0:
+            raise ValueError(f"{name}: sentence {i} should be a non-empty 1-D id array, got shape {s.shape}")
+        if not np.issubdtype(s.dtype, np.integer):
+            raise TypeError(f"{name}: expected integer token ids, got dtype {s.dtype} in sentence {i}")
+    flat = np.concatenate(seqs)
+    lo, hi = int(flat.min()), int(flat.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})")
+    if (flat == pad_id).any():
+        raise ValueError(f"{name}: contains <pad> (id {pad_id}) inside a sentence")
+    return [s.astype(np.int64, copy=False) for s in seqs]
+
+
+def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:
+    """Return a padded (B, T) int64 batch, or raise a one-line error naming ``name``.
+
+    Accepts a (B, T) integer array/tensor or a list of 1-D id sequences (padded here).
+    Padding must only trail: the encoder reads each sentence up to its last token.
+    """
+    if isinstance(tokens, (list, tuple)):
+        tokens = pad_batch(check_sequences(name, tokens, vocab_size, pad_id), pad_id=pad_id)
+    arr = np.asarray(to_numpy(tokens))
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name}: expected integer token ids, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected shape (batch, length), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one sentence of at least one token, got shape {arr.shape}")
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})")
+    real = arr != pad_id
+    if not real[:, 0].all():
+        row = int(np.argmin(real[:, 0]))
+        raise ValueError(f"{name}: sentence {row} is empty (starts with <pad>)")
+    if (real[:, 1:] & ~real[:, :-1]).any():
+        row = int(np.argmax((real[:, 1:] & ~real[:, :-1]).any(1)))
+        raise ValueError(f"{name}: sentence {row} has a token after <pad>; pad only at the end")
+    return arr.astype(np.int64, copy=False)
+
+
+def _check_rate(rate: float) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate: expected a number in [0, 1], got {rate!r}")
+    return float(rate)
+
+
+# -- word dropout -------------------------------------------------------------------------
+def word_dropout(
+    tokens: Any,
+    rate: float,
+    *,
+    unk_id: int = UNK,
+    special_ids: Sequence[int] = (PAD, BOS, EOS),
+    seed: Any = None,
+) -> Any:
+    """Replace each word by ``<unk>`` with probability ``rate`` (Bowman et al., 2016).
+
+    Applied to the decoder's input, it weakens the decoder's view of the previous words, so
+    it has to rely on z. Special tokens (``<pad>``, ``<bos>``, ``<eos>``) are never touched.
+
+    Parameters
+    ----------
+    tokens : tensor or array_like of int, any shape
+        Token ids.
+    rate : float in [0, 1]
+        Probability of replacing a word (0: unchanged, 1: every word becomes ``<unk>``).
+    unk_id : int
+        The id written in place of a dropped word.
+    special_ids : sequence of int
+        Ids that are never replaced.
+    seed : int or keras.random.SeedGenerator, optional
+        Random source (an int gives a reproducible draw).
+
+    Returns
+    -------
+    tensor of int
+        Same shape and dtype as ``tokens``.
+    """
+    rate = _check_rate(rate)
+    if isinstance(tokens, np.ndarray) or isinstance(tokens, (list, tuple)):
+        arr = np.asarray(tokens)
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"tokens: expected integer token ids, got dtype {arr.dtype}")
+        tokens = ops.convert_to_tensor(arr.astype(np.int64))
+    elif not tf.as_dtype(tokens.dtype).is_integer:
+        raise TypeError(f"tokens: expected integer token ids, got dtype {tokens.dtype}")
+    if rate == 0.0:
+        return tokens
+    special = ops.zeros_like(tokens, dtype="bool")
+    for sid in special_ids:
+        special = ops.logical_or(special, ops.equal(tokens, sid))
+    drop = keras.random.uniform(ops.shape(tokens), seed=seed) < rate
+    return ops.where(ops.logical_and(drop, ops.logical_not(special)), ops.full_like(tokens, unk_id), tokens)
+
+
+# -- models -------------------------------------------------------------------------------
+class _GRU(layers.GRU):
+    """A GRU (reset_after=True, torch's formula) whose weights sit under the layer's own path.
+
+    Keras keeps a GRU's variables in a ``cell`` sub-layer; keeping that cell off the public
+    attributes makes the canonical keys ``"decoder_rnn.kernel"``, as vaelib.torch names them.
+    """
+
+    @property
+    def cell(self) -> Any:
+        return self._gru_cell
+
+    @cell.setter
+    def cell(self, value: Any) -> None:
+        self._gru_cell = value
+
+
+class _TextModel(TrainableModel):
+    """What the VAE and the language model share: embedding, decoder GRU, output layer."""
+
+    metric_names = ("loss", "nll", "kl")
+    latent_dim = 0
+
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, word_dropout: float,
+                 pad_id: int, bos_id: int, eos_id: int, unk_id: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.embed_dim = check_positive_int("embed_dim", embed_dim)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.word_dropout_rate = _check_rate(word_dropout)
+        self.pad_id, self.bos_id, self.eos_id, self.unk_id = pad_id, bos_id, eos_id, unk_id
+        self.free_bits = 0.0  # nats per latent dimension; fit_text sets it
+        self.embedding = layers.Embedding(vocab_size, embed_dim, name="embedding")
+        self.decoder_rnn = _GRU(hidden_dim, return_sequences=True, return_state=True, reset_after=True,
+                                      name="decoder_rnn")
+        self.output_layer = layers.Dense(vocab_size, name="output")
+        self.noise = keras.random.SeedGenerator(name="noise")
+
+    def _tokens(self, tokens: Any, name: str = "tokens") -> Any:
+        return ops.convert_to_tensor(check_tokens(name, tokens, self.vocab_size, self.pad_id).astype(np.int32))
+
+    def _decoder_inputs(self, tokens: Any, rate: float) -> Any:
+        """``<bos> w1 .. wn`` (teacher forcing), with word dropout at ``rate``."""
+        bos = ops.full_like(tokens[:, :1], self.bos_id)
+        inputs = ops.concatenate([bos, tokens[:, :-1]], axis=1)
+        inputs = ops.where(ops.equal(tokens, self.pad_id), ops.full_like(inputs, self.pad_id), inputs)
+        if rate > 0:
+            inputs = word_dropout(inputs, rate, unk_id=self.unk_id,
+                                  special_ids=(self.pad_id, self.bos_id, self.eos_id), seed=self.noise)
+        return inputs
+
+    def _initial_state(self, z: Any, batch: Any) -> Any:
+        return ops.zeros((batch, self.hidden_dim))
+
+    def sentence_nll(self, tokens: Any, z: Any, rate: float = 0.0) -> Any:
+        """-log p(sentence | z) per sentence (B,), summed over real tokens (``<eos>`` included)."""
+        inputs = self._decoder_inputs(tokens, rate)
+        h0 = self._initial_state(z, ops.shape(tokens)[0])
+        states, _ = self.decoder_rnn(self.embedding(inputs), initial_state=h0)
+        logp = ops.log_softmax(self.output_layer(states), axis=-1)
+        token_logp = ops.squeeze(ops.take_along_axis(logp, ops.expand_dims(tokens, -1), axis=-1), -1)
+        mask = ops.cast(ops.not_equal(tokens, self.pad_id), token_logp.dtype)
+        return -ops.sum(token_logp * mask, axis=1)
+
+    def step(self, token_ids: Any, state: Any) -> tuple[Any, Any]:
+        """One decoding step: logits (N, V) of the next word and the new state (N, H)."""
+        out, new = self.decoder_rnn(self.embedding(token_ids[:, None]), initial_state=state)
+        return self.output_layer(out[:, 0]), new
+
+    def call(self, tokens: Any) -> Any:
+        """Per-sentence NLL at the posterior mean (builds every layer)."""
+        raise NotImplementedError
+
+
+class SentenceVAE(_TextModel):
+    """A sentence VAE: GRU encoder, Gaussian latent, GRU decoder started from z.
+
+    Parameters
+    ----------
+    vocab_size : int
+        Number of token ids (``len(vocab)``).
+    embed_dim, hidden_dim, latent_dim : int
+        Word-embedding size (shared by encoder and decoder), GRU state size, size of z.
+    word_dropout : float in [0, 1]
+        Rate at which the decoder's input words become ``<unk>`` during training.
+    pad_id, bos_id, eos_id, unk_id : int
+        Ids of the special tokens (those of :class:`vaelib.data.Vocabulary`).
+
+    Examples
+    --------
+    >>> from vaelib import keras as vl
+    >>> model = vl.SentenceVAE(vocab_size=len(vocab), latent_dim=16)
+    >>> terms = model.elbo(batch)        # per-sentence ELBO, log-likelihood and KL, in nats
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, latent_dim: int = 16,
+                 word_dropout: float = 0.0, pad_id: int = PAD, bos_id: int = BOS, eos_id: int = EOS,
+                 unk_id: int = UNK, **kwargs: Any) -> None:
+        super().__init__(vocab_size, embed_dim, hidden_dim, word_dropout, pad_id, bos_id, eos_id, unk_id, **kwargs)
+        self.latent_dim = check_positive_int("latent_dim", latent_dim)
+        self.encoder_rnn = _GRU(hidden_dim, return_sequences=True, reset_after=True, name="encoder_rnn")
+        self.to_mu = layers.Dense(latent_dim, name="to_mu")
+        self.to_logvar = layers.Dense(latent_dim, name="to_logvar")
+        self.latent_to_hidden = layers.Dense(hidden_dim, name="latent_to_hidden")
+        self(np.full((1, 2), eos_id, dtype=np.int32))  # build now: weights exist from the start
+
+    def call(self, tokens: Any) -> Any:
+        mu, _ = self._encode(tokens)
+        return self.sentence_nll(tokens, mu)
+
+    def _encode(self, tokens: Any) -> tuple[Any, Any]:
+        states = self.encoder_rnn(self.embedding(tokens))
+        # The state after each sentence's last real token: padding never reaches it.
+        last = ops.sum(ops.cast(ops.not_equal(tokens, self.pad_id), "int32"), axis=1) - 1
+        h = ops.take_along_axis(states, ops.reshape(last, (-1, 1, 1)), axis=1)[:, 0]
+        return self.to_mu(h), self.to_logvar(h)
+
+    def encode(self, tokens: Any) -> tuple[Any, Any]:
+        """Posterior parameters ``(mu, logvar)``, each (B, latent_dim)."""
+        return self._encode(self._tokens(tokens))
+
+    def _initial_state(self, z: Any, batch: Any) -> Any:
+        return ops.tanh(self.latent_to_hidden(z))
+
+    def _check_z(self, z: Any, batch: int | None = None, name: str = "z") -> Any:
+        arr = np.asarray(to_numpy(z), dtype=np.float32)
+        want = (batch if batch is not None else arr.shape[0] if arr.ndim else -1, self.latent_dim)
+        if arr.ndim != 2 or arr.shape != want or arr.shape[0] == 0:
+            raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
+        if np.isnan(arr).any():
+            raise ValueError(f"{name}: contains NaN values")
+        return ops.convert_to_tensor(arr)
+
+    def _terms(self, tokens: Any, eps: Any, rate: float) -> tuple:
+        mu, logvar = self._encode(tokens)
+        if eps is None:
+            eps = keras.random.normal(ops.shape(mu), seed=self.noise)
+        z = mu + ops.exp(0.5 * logvar) * eps
+        return self.sentence_nll(tokens, z, rate), mu, logvar
+
+    def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
+        """Per-sentence ELBO and its terms, in nats (one posterior sample).
+
+        Parameters
+        ----------
+        tokens : array_like of int, shape (B, T)
+            ``w1 .. wn <eos>`` then padding.
+        eps : array_like, shape (B, latent_dim), optional
+            The reparameterization noise; pass the same to both backends for the same numbers.
+
+        Returns
+        -------
+        ELBOTerms
+            ``(elbo, log_likelihood, kl)``, each a tensor (B,); no word dropout.
+        """
+        tokens = self._tokens(tokens)
+        if eps is not None:
+            eps = self._check_z(eps, int(tokens.shape[0]), name="eps")
+        nll, mu, logvar = self._terms(tokens, eps, 0.0)
+        kl = gaussian_kl(mu, logvar)
+        return ELBOTerms(-nll - kl, -nll, kl)
+
+    def loss_terms(self, tokens: Any, beta: Any = 1.0, training: bool = False) -> dict[str, Any]:
+        """Batch means for training: ``loss = NLL + beta * KL`` (KL with free bits) and logs.
+
+        Word dropout applies when ``training``. Unvalidated: ``fit_text`` checks the data once.
+        """
+        nll, mu, logvar = self._terms(tokens, None, self.word_dropout_rate if training else 0.0)
+        kl_dims = gaussian_kl_per_dim(mu, logvar)
+        kl = ops.mean(ops.sum(kl_dims, axis=1))
+        kl_term = free_bits_kl(kl_dims, self.free_bits) if self.free_bits > 0 else kl
+        return {"loss": ops.mean(nll) + ops.cast(beta, "float32") * kl_term, "nll": ops.mean(nll), "kl": kl}
+
+    def log_weights(self, tokens: Any, eps: Any) -> Any:
+        """Importance log-weights ``log p(x|z) + log p(z) - log q(z|x)`` for noise eps (K, B, D)."""
+        tokens = self._tokens(tokens)
+        eps = ops.convert_to_tensor(np.asarray(eps, dtype=np.float32))
+        mu, logvar = self._encode(tokens)
+        k, b = int(eps.shape[0]), int(tokens.shape[0])
+        z = mu + ops.exp(0.5 * logvar) * eps  # (K, B, D)
+        nll = ops.reshape(self.sentence_nll(ops.tile(tokens, (k, 1)), ops.reshape(z, (k * b, -1))), (k, b))
+        log_prior = log_normal_pdf(z, ops.zeros_like(z), ops.zeros_like(z))
+        log_q = log_normal_pdf(z, mu, logvar)
+        return -nll + log_prior - log_q
+
+
+class RNNLanguageModel(_TextModel):
+    """A GRU language model: the SentenceVAE's decoder without a latent (the baseline).
+
+    Parameters
+    ----------
+    vocab_size, embed_dim, hidden_dim : int
+        As in :class:`SentenceVAE`.
+    word_dropout : float
+        Training-time word dropout on the input words (0 by default).
+    pad_id, bos_id, eos_id, unk_id : int
+        Special-token ids.
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, word_dropout: float = 0.0,
+                 pad_id: int = PAD, bos_id: int = BOS, eos_id: int = EOS, unk_id: int = UNK, **kwargs: Any) -> None:
+        super().__init__(vocab_size, embed_dim, hidden_dim, word_dropout, pad_id, bos_id, eos_id, unk_id, **kwargs)
+        self(np.full((1, 2), eos_id, dtype=np.int32))
+
+    def call(self, tokens: Any) -> Any:
+        return self.sentence_nll(tokens, None)
+
+    def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
+        """The exact log-likelihood per sentence, as ``ELBOTerms`` with a zero KL (eps unused)."""
+        ll = -self.sentence_nll(self._tokens(tokens), None)
+        return ELBOTerms(ll, ll, ops.zeros_like(ll))
+
+    def loss_terms(self, tokens: Any, beta: Any = 1.0, training: bool = False) -> dict[str, Any]:
+        """Batch means: ``loss = NLL`` (beta is ignored: there is no KL)."""
+        nll = ops.mean(self.sentence_nll(tokens, None, self.word_dropout_rate if training else 0.0))
+        return {"loss": nll, "nll": nll, "kl": ops.zeros_like(nll)}
+
+
+# -- decoding -----------------------------------------------------------------------------
+def _check_vae(model: Any, what: str) -> None:
+    if not isinstance(model, SentenceVAE):
+        raise TypeError(f"model: {what} needs a SentenceVAE, got {type(model).__name__}")
+
+
+def _decode(model: _TextModel, state: Any, max_length: int, temperature: float | None,
+            rng: np.random.Generator | None) -> np.ndarray:
+    """Run the decoder from ``state`` (N, H); greedy when ``temperature`` is None."""
+    max_length = check_positive_int("max_length", max_length)
+    n = int(state.shape[0])
+    out = np.full((n, max_length), model.pad_id, dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    token = np.full((n,), model.bos_id, dtype=np.int32)
+    for t in range(max_length):
+        logits, state = model.step(ops.convert_to_tensor(token), state)
+        logits = to_numpy(logits).astype(np.float64)
+        logits[:, [model.pad_id, model.bos_id]] = -np.inf  # never generate these
+        if temperature is None:
+            nxt = logits.argmax(-1)
+        else:
+            # Sample with NumPy so that both backends draw the same words from the same weights.
+            scaled = logits / temperature
+            probs = np.exp(scaled - scaled.max(1, keepdims=True))
+            cdf = np.cumsum(probs, axis=1)
+            u = rng.random(n)[:, None] * cdf[:, -1:]
+            nxt = np.minimum((cdf < u).sum(1), logits.shape[1] - 1)
+        nxt = np.where(done, model.pad_id, nxt)
+        out[:, t] = nxt
+        done |= nxt == model.eos_id
+        if done.all():
+            break
+        token = nxt.astype(np.int32)
+    return out
+
+
+def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30) -> np.ndarray:
+    """Decode the most likely word at each step from latents z (N, latent_dim).
+
+    Returns
+    -------
+    ndarray of int64, shape (N, max_length)
+        Ids up to and including ``<eos>``, then ``<pad>`` (``vocab.decode`` reads it).
+    """
+    _check_vae(model, "greedy_decode")
+    z = model._check_z(z)
+    return _decode(model, model._initial_state(z, 0), max_length, None, None)
+
+
+def sample_decode(model: SentenceVAE, z: Any, max_length: int = 30, temperature: float = 1.0,
+                  seed: int | None = None) -> np.ndarray:
+    """Decode by sampling each word from the decoder's softmax at ``temperature``.
+
+    Same arguments and result as :func:`greedy_decode`, plus ``temperature`` (> 0) and ``seed``.
+    """
+    _check_vae(model, "sample_decode")
+    if not temperature > 0:
+        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    z = model._check_z(z)
+    return _decode(model, model._initial_state(z, 0), max_length, float(temperature), np.random.default_rng(seed))
+
+
+def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: float = 1.0,
+                 seed: int | None = None, greedy: bool = False) -> np.ndarray:
+    """Generate n sentences: z ~ N(0, I) then decode (a language model samples from its start).
+
+    ``greedy=True`` decodes each prior draw greedily (a language model then repeats one sentence).
+    """
+    n = check_positive_int("n", n)
+    rng = np.random.default_rng(seed)
+    if isinstance(model, SentenceVAE):
+        z = rng.standard_normal((n, model.latent_dim)).astype(np.float32)
+        state = model._initial_state(model._check_z(z), n)
+    elif isinstance(model, RNNLanguageModel):
+        state = model._initial_state(None, n)
+    else:
+        raise TypeError(f"model: expected a SentenceVAE or RNNLanguageModel, got {type(model).__name__}")
+    if not greedy and not temperature > 0:
+        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    return _decode(model, state, max_length, None if greedy else float(temperature), rng)
+
+
+def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30) -> np.ndarray:
+    """Greedy decodings of evenly spaced points between two sentences' posterior means.
+
+    Parameters
+    ----------
+    tokens_a, tokens_b : array_like of int, shape (T,)
+        The two sentences (``w1 .. wn <eos>``).
+    steps : int >= 2
+        Number of points, both ends included.
+
+    Returns
+    -------
+    ndarray of int64, shape (steps, max_length)
+    """
+    _check_vae(model, "homotopy")
+    steps = check_positive_int("steps", steps)
+    if steps < 2:
+        raise ValueError(f"steps: expected an integer >= 2, got {steps}")
+    mu_a = to_numpy(model.encode([np.asarray(tokens_a)])[0])
+    mu_b = to_numpy(model.encode([np.asarray(tokens_b)])[0])
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    return greedy_decode(model, (1 - t) * mu_a + t * mu_b, max_length)
+
+
+# -- evaluation ---------------------------------------------------------------------------
+def evaluate_text(model: _TextModel, sequences: Any, batch_size: int = 64, k: int = 10, seed: int = 0,
+                  chunk_size: int = 256) -> dict[str, float]:
+    """Held-out metrics of a text model, per sentence, in nats.
+
+    Parameters
+    ----------
+    model : SentenceVAE or RNNLanguageModel
+    sequences : list of int arrays (``w1 .. wn <eos>``) or a padded (N, T) array
+    batch_size : int
+        Sentences per forward pass.
+    k : int
+        Importance samples per sentence for the NLL bound (Burda et al., 2016).
+    seed : int
+        Seed of the NumPy noise: the same in both backends, so the same weights give the
+        same numbers.
+    chunk_size : int
+        At most this many decoder rows (samples x sentences) per pass, to bound memory.
+
+    Returns
+    -------
+    dict
+        ``nll``: importance-weighted estimate of -log p(x) (exact for the language model);
+        ``neg_elbo``; ``reconstruction``: -E_q log p(x|z) (one sample); ``kl``;
+        ``perplexity``: exp(total nll / total tokens, ``<eos>`` counted);
+        ``active_units``; ``sentences``; ``tokens``.
+    """
+    seqs = check_sequences("sequences", sequences, model.vocab_size, model.pad_id)
+    batch_size = check_positive_int("batch_size", batch_size)
+    k = check_positive_int("k", k)
+    chunk_size = check_positive_int("chunk_size", chunk_size)
+    rng = np.random.default_rng(seed)
+    is_vae = isinstance(model, SentenceVAE)
+    sums = np.zeros(3)  # nll, reconstruction, kl
+    mus, n_tokens = [], 0
+    for start in range(0, len(seqs), batch_size):
+        batch = pad_batch(seqs[start : start + batch_size], pad_id=model.pad_id)
+        n_tokens += int((batch != model.pad_id).sum())
+        if is_vae:
+            b, d = batch.shape[0], model.latent_dim
+            terms = model.elbo(batch, eps=rng.standard_normal((b, d)).astype(np.float32))
+            mus.append(to_numpy(model.encode(batch)[0]))
+            per_chunk = max(1, chunk_size // b)
+            logw = [to_numpy(model.log_weights(batch, rng.standard_normal((min(per_chunk, k - c), b, d))))
+                    for c in range(0, k, per_chunk)]
+            nll = -metrics.log_mean_exp(np.concatenate(logw, 0), axis=0)
+        else:
+            terms = model.elbo(batch)
+            nll = -to_numpy(terms.log_likelihood).astype(np.float64)
+        sums += [nll.sum(), -to_numpy(terms.log_likelihood).sum(), to_numpy(terms.kl).sum()]
+    n = len(seqs)
+    nll, recon, kl = (float(v) / n for v in sums)
+    return {
+        "nll": nll,
+        "neg_elbo": recon + kl,
+        "reconstruction": recon,
+        "kl": kl,
+        "perplexity": math.exp(float(sums[0]) / n_tokens),
+        "active_units": metrics.active_units(np.concatenate(mus)) if is_vae and n > 1 else 0,
+        "sentences": n,
+        "tokens": n_tokens,
+    }
+
+
+# -- training -----------------------------------------------------------------------------
+def _token_dataset(seqs: list[np.ndarray], batch_size: int, shuffle: bool) -> Any:
+    """A tf.data pipeline of padded (B, T) int32 batches of similar length.
+
+    Each pass draws a new batch order from NumPy's global generator (seeded by
+    ``seed_everything``), as the PyTorch loop does.
+    """
+
+    def batches() -> Any:
+        order_seed = int(np.random.randint(2**31)) if shuffle else None
+        for batch in batches_by_length(seqs, batch_size, shuffle=shuffle, seed=order_seed):
+            yield batch.astype(np.int32)
+
+    count = sum(1 for _ in batches_by_length(seqs, batch_size, shuffle=False))
+    spec = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
+
+
+def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epochs: int = 10,
+             batch_size: int = 32, learning_rate: float = 1e-3, beta: Any = 1.0, free_bits: float = 0.0,
+             word_dropout: float | None = None, seed: int | None = None, verbose: bool = True) -> History:
+    """Train a text model with ``Model.fit`` (custom ``train_step``) on batches of similar length.
+
+    Parameters
+    ----------
+    model : SentenceVAE or RNNLanguageModel
+    train_seqs, valid_seqs : list of int arrays (``w1 .. wn <eos>``)
+    epochs, batch_size, learning_rate
+        The budget and Adam's step size (epsilon 1e-8).
+    beta : float or schedule
+        KL weight, or a callable ``step -> beta`` from :mod:`vaelib.schedules` (KL annealing),
+        applied by a callback before every step.
+    free_bits : float
+        Nats per latent dimension that cost nothing (Kingma et al., 2016); 0 turns it off.
+    word_dropout : float, optional
+        The decoder's word-dropout rate for this run (default: the model's own).
+    seed : int, optional
+        Seeds everything first (:func:`seed_everything`): the same seed, the same losses.
+    verbose : bool
+        Show Keras's progress bar.
+
+    Returns
+    -------
+    History
+        Per-epoch means of ``loss``, ``nll``, ``kl`` and, with ``valid_seqs``, ``val_*``
+        (validation uses no word dropout). A NaN loss raises FloatingPointError naming the step.
+    """
+    check_fit_args(epochs, batch_size, learning_rate)
+    train = check_sequences("train_seqs", train_seqs, model.vocab_size, model.pad_id)
+    valid = None if valid_seqs is None else check_sequences("valid_seqs", valid_seqs, model.vocab_size, model.pad_id)
+    if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or not free_bits >= 0:
+        raise ValueError(f"free_bits: expected a non-negative number of nats, got {free_bits!r}")
+    rate = model.word_dropout_rate if word_dropout is None else _check_rate(word_dropout)
+    if seed is not None:
+        seed_everything(seed)
+    saved = (model.free_bits, model.word_dropout_rate)
+    # Read when fit traces train_step (run_fit compiles afresh, so every call retraces).
+    model.free_bits, model.word_dropout_rate = float(free_bits), rate
+    try:
+        with warnings.catch_warnings():  # Model.fit's note that shuffle is ignored: batches_by_length shuffles
+            warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
+                return run_fit(model, _token_dataset(train, batch_size, True),
+                           None if valid is None else _token_dataset(valid, 256, False), epochs=epochs,
+                           batch_size=None, learning_rate=learning_rate, beta=beta, verbose=verbose)
+    finally:
+        model.free_bits, model.word_dropout_rate = saved

@@ -1,0 +1,593 @@
+"""Sentence VAE and RNN language model for chapter 5 (PyTorch).
+
+A :class:`SentenceVAE` (Bowman et al., 2016) reads a sentence with a GRU, maps its final
+hidden state to a diagonal-Gaussian posterior over z, and decodes the sentence with a second
+GRU whose initial state is a function of z. :class:`RNNLanguageModel` is the same decoder
+without a latent: the baseline a text VAE has to beat.
+
+Token batches are integer arrays (B, T) holding ``w1 .. wn <eos>`` followed by ``<pad>``
+(id 0), as :func:`vaelib.data.pad_batch` makes them. The decoder reads ``<bos> w1 .. wn``
+(teacher forcing) and predicts ``w1 .. wn <eos>``. Every per-sentence number (NLL, KL,
+ELBO) is in nats, summed over the sentence's tokens, with padding masked out.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vaelib import metrics, schedules
+from vaelib._checks import check_fit_args, check_positive_int
+from vaelib._types import ELBOTerms, History
+from vaelib.data import batches_by_length, pad_batch
+from vaelib.torch.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf
+from vaelib.torch.train import run_epochs
+from vaelib.torch.utils import default_device, seed_everything, to_numpy
+
+__all__ = [
+    "SentenceVAE",
+    "RNNLanguageModel",
+    "word_dropout",
+    "greedy_decode",
+    "sample_decode",
+    "sample_prior",
+    "homotopy",
+    "evaluate_text",
+    "fit_text",
+]
+
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+
+
+# -- input validation -------------------------------------------------------------------
+def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:
+    """Return a padded (B, T) int64 batch, or raise a one-line error naming ``name``.
+
+    Accepts a (B, T) integer array/tensor or a list of 1-D id sequences (padded here).
+    Padding must only trail: the encoder reads each sentence up to its last token.
+    """
+    if isinstance(tokens, torch.Tensor):
+        tokens = tokens.detach().cpu().numpy()
+    if isinstance(tokens, (list, tuple)):
+        tokens = pad_batch(check_sequences(name, tokens, vocab_size, pad_id), pad_id=pad_id)
+    arr = np.asarray(tokens)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name}: expected integer token ids, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected shape (batch, length), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one sentence of at least one token, got shape {arr.shape}")
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})")
+    real = arr != pad_id
+    if not real[:, 0].all():
+        row = int(np.argmin(real[:, 0]))
+        raise ValueError(f"{name}: sentence {row} is empty (starts with <pad>)")
+    if (real[:, 1:] & ~real[:, :-1]).any():
+        row = int(np.argmax((real[:, 1:] & ~real[:, :-1]).any(1)))
+        raise ValueError(f"{name}: sentence {row} has a token after <pad>; pad only at the end")
+    return arr.astype(np.int64, copy=False)
+
+
+def _check_rate(rate: float) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate: expected a number in [0, 1], got {rate!r}")
+    return float(rate)
+
+
+# -- word dropout -------------------------------------------------------------------------
+def word_dropout(
+    tokens: Any,
+    rate: float,
+    *,
+    unk_id: int = UNK,
+    special_ids: Sequence[int] = (PAD, BOS, EOS),
+    seed: int | torch.Generator | None = None,
+) -> torch.Tensor:
+    """Replace each word by ``<unk>`` with probability ``rate`` (Bowman et al., 2016).
+
+    Applied to the decoder's input, it weakens the decoder's view of the previous words, so
+    it has to rely on z. Special tokens (``<pad>``, ``<bos>``, ``<eos>``) are never touched.
+
+    Parameters
+    ----------
+    tokens : Tensor or array_like of int, any shape
+        Token ids.
+    rate : float in [0, 1]
+        Probability of replacing a word (0: unchanged, 1: every word becomes ``<unk>``).
+    unk_id : int
+        The id written in place of a dropped word.
+    special_ids : sequence of int
+        Ids that are never replaced.
+    seed : int or torch.Generator, optional
+        Random source (an int gives a reproducible draw); the global generator, seeded by
+        ``seed_everything``, when omitted.
+
+    Returns
+    -------
+    Tensor of int64
+        Same shape as ``tokens``.
+    """
+    rate = _check_rate(rate)
+    if not isinstance(tokens, torch.Tensor):
+        arr = np.asarray(tokens)
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"tokens: expected integer token ids, got dtype {arr.dtype}")
+        tokens = torch.as_tensor(arr, dtype=torch.int64)
+    elif tokens.is_floating_point():
+        raise TypeError(f"tokens: expected integer token ids, got dtype {tokens.dtype}")
+    if rate == 0.0:
+        return tokens
+    special = torch.zeros_like(tokens, dtype=torch.bool)
+    for sid in special_ids:
+        special |= tokens == sid
+    generator = torch.Generator(device=tokens.device).manual_seed(seed) if isinstance(seed, int) else seed
+    drop = torch.rand(tokens.shape, generator=generator, device=tokens.device) < rate
+    return torch.where(drop & ~special, torch.full_like(tokens, unk_id), tokens)
+
+
+# -- models -------------------------------------------------------------------------------
+class _TextModel(nn.Module):
+    """What the VAE and the language model share: embedding, decoder GRU, output layer."""
+
+    latent_dim = 0
+
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, word_dropout: float,
+                 pad_id: int, bos_id: int, eos_id: int, unk_id: int) -> None:
+        super().__init__()
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.embed_dim = check_positive_int("embed_dim", embed_dim)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.word_dropout_rate = _check_rate(word_dropout)
+        self.pad_id, self.bos_id, self.eos_id, self.unk_id = pad_id, bos_id, eos_id, unk_id
+        self.free_bits = 0.0  # nats per latent dimension; fit_text sets it
+        self.embedding = nn.Embedding(vocab_size, embed_dim)
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)  # Keras's default, for alike training
+        self.decoder_rnn = nn.GRU(embed_dim, hidden_dim, batch_first=True)
+        self.output_layer = nn.Linear(hidden_dim, vocab_size)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live."""
+        return next(self.parameters()).device
+
+    def _tokens(self, tokens: Any, name: str = "tokens") -> torch.Tensor:
+        arr = check_tokens(name, tokens, self.vocab_size, self.pad_id)
+        return torch.as_tensor(arr, device=self.device)
+
+    def _decoder_inputs(self, tokens: torch.Tensor, rate: float) -> torch.Tensor:
+        """``<bos> w1 .. wn`` (teacher forcing), with word dropout at ``rate``."""
+        bos = torch.full_like(tokens[:, :1], self.bos_id)
+        inputs = torch.cat([bos, tokens[:, :-1]], dim=1)
+        inputs = inputs.masked_fill(tokens == self.pad_id, self.pad_id)
+        if rate > 0:
+            inputs = word_dropout(inputs, rate, unk_id=self.unk_id,
+                                  special_ids=(self.pad_id, self.bos_id, self.eos_id))
+        return inputs
+
+    def _initial_state(self, z: torch.Tensor | None, batch: int) -> torch.Tensor:
+        return torch.zeros(1, batch, self.hidden_dim, device=self.device)
+
+    def sentence_nll(self, tokens: torch.Tensor, z: torch.Tensor | None, rate: float = 0.0) -> torch.Tensor:
+        """-log p(sentence | z) per sentence (B,), summed over real tokens (``<eos>`` included)."""
+        inputs = self._decoder_inputs(tokens, rate)
+        h0 = self._initial_state(z, tokens.shape[0])
+        states, _ = self.decoder_rnn(self.embedding(inputs), h0)
+        logp = F.log_softmax(self.output_layer(states), dim=-1)
+        token_logp = logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        mask = (tokens != self.pad_id).to(token_logp.dtype)
+        return -(token_logp * mask).sum(1)
+
+    def step(self, token_ids: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One decoding step: logits (N, V) of the next word and the new state (N, H)."""
+        out, new = self.decoder_rnn(self.embedding(token_ids[:, None]), state[None])
+        return self.output_layer(out[:, 0]), new[0]
+
+
+class SentenceVAE(_TextModel):
+    """A sentence VAE: GRU encoder, Gaussian latent, GRU decoder started from z.
+
+    Parameters
+    ----------
+    vocab_size : int
+        Number of token ids (``len(vocab)``).
+    embed_dim, hidden_dim, latent_dim : int
+        Word-embedding size (shared by encoder and decoder), GRU state size, size of z.
+    word_dropout : float in [0, 1]
+        Rate at which the decoder's input words become ``<unk>`` during training.
+    pad_id, bos_id, eos_id, unk_id : int
+        Ids of the special tokens (those of :class:`vaelib.data.Vocabulary`).
+
+    Examples
+    --------
+    >>> from vaelib import torch as vl
+    >>> model = vl.SentenceVAE(vocab_size=len(vocab), latent_dim=16)
+    >>> terms = model.elbo(batch)        # per-sentence ELBO, log-likelihood and KL, in nats
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, latent_dim: int = 16,
+                 word_dropout: float = 0.0, pad_id: int = PAD, bos_id: int = BOS, eos_id: int = EOS,
+                 unk_id: int = UNK) -> None:
+        super().__init__(vocab_size, embed_dim, hidden_dim, word_dropout, pad_id, bos_id, eos_id, unk_id)
+        self.latent_dim = check_positive_int("latent_dim", latent_dim)
+        self.encoder_rnn = nn.GRU(embed_dim, hidden_dim, batch_first=True)
+        self.to_mu = nn.Linear(hidden_dim, latent_dim)
+        self.to_logvar = nn.Linear(hidden_dim, latent_dim)
+        self.latent_to_hidden = nn.Linear(latent_dim, hidden_dim)
+        self.to(default_device())
+
+    def _encode(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        states, _ = self.encoder_rnn(self.embedding(tokens))
+        # The state after each sentence's last real token: padding never reaches it.
+        last = (tokens != self.pad_id).sum(1) - 1
+        h = states[torch.arange(tokens.shape[0], device=tokens.device), last]
+        return self.to_mu(h), self.to_logvar(h)
+
+    def encode(self, tokens: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior parameters ``(mu, logvar)``, each (B, latent_dim)."""
+        return self._encode(self._tokens(tokens))
+
+    def _initial_state(self, z: torch.Tensor | None, batch: int) -> torch.Tensor:
+        return torch.tanh(self.latent_to_hidden(z))[None]
+
+    def _check_z(self, z: Any, batch: int | None = None, name: str = "z") -> torch.Tensor:
+        z = torch.as_tensor(np.asarray(to_numpy(z), dtype=np.float32), device=self.device)
+        want = (batch if batch is not None else z.shape[0] if z.ndim else -1, self.latent_dim)
+        if z.ndim != 2 or tuple(z.shape) != want or z.shape[0] == 0:
+            raise ValueError(f"{name}: expected shape {want}, got {tuple(z.shape)}")
+        if torch.isnan(z).any():
+            raise ValueError(f"{name}: contains NaN values")
+        return z
+
+    def _terms(self, tokens: torch.Tensor, eps: torch.Tensor | None, rate: float) -> tuple:
+        mu, logvar = self._encode(tokens)
+        if eps is None:
+            eps = torch.randn_like(mu)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        return self.sentence_nll(tokens, z, rate), mu, logvar
+
+    def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
+        """Per-sentence ELBO and its terms, in nats (one posterior sample).
+
+        Parameters
+        ----------
+        tokens : array_like of int, shape (B, T)
+            ``w1 .. wn <eos>`` then padding.
+        eps : array_like, shape (B, latent_dim), optional
+            The reparameterization noise; pass the same to both backends for the same numbers.
+
+        Returns
+        -------
+        ELBOTerms
+            ``(elbo, log_likelihood, kl)``, each a tensor (B,); no word dropout.
+        """
+        tokens = self._tokens(tokens)
+        if eps is not None:
+            eps = self._check_z(eps, tokens.shape[0], name="eps")
+        nll, mu, logvar = self._terms(tokens, eps, 0.0)
+        kl = gaussian_kl(mu, logvar)
+        return ELBOTerms(-nll - kl, -nll, kl)
+
+    def loss_terms(self, tokens: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """Batch means for training: ``loss = NLL + beta * KL`` (KL with free bits) and logs.
+
+        Word dropout applies in training mode. Unvalidated: ``fit_text`` checks the data once.
+        """
+        rate = self.word_dropout_rate if self.training else 0.0
+        nll, mu, logvar = self._terms(tokens, None, rate)
+        kl_dims = gaussian_kl_per_dim(mu, logvar)
+        kl_term = free_bits_kl(kl_dims, self.free_bits) if self.free_bits > 0 else kl_dims.sum(1).mean()
+        return {"loss": nll.mean() + beta * kl_term, "nll": nll.mean(), "kl": kl_dims.sum(1).mean()}
+
+    @torch.no_grad()
+    def log_weights(self, tokens: Any, eps: Any) -> torch.Tensor:
+        """Importance log-weights ``log p(x|z) + log p(z) - log q(z|x)`` for noise eps (K, B, D)."""
+        tokens = self._tokens(tokens)
+        eps = torch.as_tensor(np.asarray(eps, dtype=np.float32), device=self.device)
+        mu, logvar = self._encode(tokens)
+        k, b = eps.shape[0], tokens.shape[0]
+        z = mu + torch.exp(0.5 * logvar) * eps  # (K, B, D)
+        nll = self.sentence_nll(tokens.repeat(k, 1), z.reshape(k * b, -1)).reshape(k, b)
+        log_prior = log_normal_pdf(z, torch.zeros_like(z), torch.zeros_like(z))
+        log_q = log_normal_pdf(z, mu, logvar)
+        return -nll + log_prior - log_q
+
+
+class RNNLanguageModel(_TextModel):
+    """A GRU language model: the SentenceVAE's decoder without a latent (the baseline).
+
+    Parameters
+    ----------
+    vocab_size, embed_dim, hidden_dim : int
+        As in :class:`SentenceVAE`.
+    word_dropout : float
+        Training-time word dropout on the input words (0 by default).
+    pad_id, bos_id, eos_id, unk_id : int
+        Special-token ids.
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, word_dropout: float = 0.0,
+                 pad_id: int = PAD, bos_id: int = BOS, eos_id: int = EOS, unk_id: int = UNK) -> None:
+        super().__init__(vocab_size, embed_dim, hidden_dim, word_dropout, pad_id, bos_id, eos_id, unk_id)
+        self.to(default_device())
+
+    def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
+        """The exact log-likelihood per sentence, as ``ELBOTerms`` with a zero KL (eps unused)."""
+        tokens = self._tokens(tokens)
+        ll = -self.sentence_nll(tokens, None)
+        return ELBOTerms(ll, ll, torch.zeros_like(ll))
+
+    def loss_terms(self, tokens: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """Batch means: ``loss = NLL`` (beta is ignored: there is no KL)."""
+        rate = self.word_dropout_rate if self.training else 0.0
+        nll = self.sentence_nll(tokens, None, rate)
+        return {"loss": nll.mean(), "nll": nll.mean(), "kl": torch.zeros((), device=nll.device)}
+
+
+# -- decoding -----------------------------------------------------------------------------
+def _check_vae(model: Any, what: str) -> None:
+    if not isinstance(model, SentenceVAE):
+        raise TypeError(f"model: {what} needs a SentenceVAE, got {type(model).__name__}")
+
+
+@torch.no_grad()
+def _decode(model: _TextModel, state: torch.Tensor, max_length: int, temperature: float | None,
+            rng: np.random.Generator | None) -> np.ndarray:
+    """Run the decoder from ``state`` (N, H); greedy when ``temperature`` is None."""
+    max_length = check_positive_int("max_length", max_length)
+    n = state.shape[0]
+    out = np.full((n, max_length), model.pad_id, dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    token = torch.full((n,), model.bos_id, dtype=torch.int64, device=model.device)
+    for t in range(max_length):
+        logits, state = model.step(token, state)
+        logits[:, [model.pad_id, model.bos_id]] = -math.inf  # never generate these
+        if temperature is None:
+            nxt = logits.argmax(-1).cpu().numpy()
+        else:
+            # Sample with NumPy so that both backends draw the same words from the same weights.
+            logp = F.log_softmax(logits.double() / temperature, dim=-1).cpu().numpy()
+            cdf = np.cumsum(np.exp(logp), axis=1)
+            u = rng.random(n)[:, None] * cdf[:, -1:]
+            nxt = np.minimum((cdf < u).sum(1), logits.shape[1] - 1)
+        nxt = np.where(done, model.pad_id, nxt)
+        out[:, t] = nxt
+        done |= nxt == model.eos_id
+        if done.all():
+            break
+        token = torch.as_tensor(nxt, device=model.device)
+    return out
+
+
+def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30) -> np.ndarray:
+    """Decode the most likely word at each step from latents z (N, latent_dim).
+
+    Returns
+    -------
+    ndarray of int64, shape (N, max_length)
+        Ids up to and including ``<eos>``, then ``<pad>`` (``vocab.decode`` reads it).
+    """
+    _check_vae(model, "greedy_decode")
+    z = model._check_z(z)
+    return _decode(model, model._initial_state(z, 0)[0], max_length, None, None)
+
+
+def sample_decode(model: SentenceVAE, z: Any, max_length: int = 30, temperature: float = 1.0,
+                  seed: int | None = None) -> np.ndarray:
+    """Decode by sampling each word from the decoder's softmax at ``temperature``.
+
+    Same arguments and result as :func:`greedy_decode`, plus ``temperature`` (> 0) and ``seed``.
+    """
+    _check_vae(model, "sample_decode")
+    if not temperature > 0:
+        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    z = model._check_z(z)
+    return _decode(model, model._initial_state(z, 0)[0], max_length, float(temperature), np.random.default_rng(seed))
+
+
+def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: float = 1.0,
+                 seed: int | None = None, greedy: bool = False) -> np.ndarray:
+    """Generate n sentences: z ~ N(0, I) then decode (a language model samples from its start).
+
+    ``greedy=True`` decodes each prior draw greedily (a language model then repeats one sentence).
+    """
+    n = check_positive_int("n", n)
+    rng = np.random.default_rng(seed)
+    if isinstance(model, SentenceVAE):
+        z = rng.standard_normal((n, model.latent_dim)).astype(np.float32)
+        state = model._initial_state(model._check_z(z), n)[0]
+    elif isinstance(model, RNNLanguageModel):
+        state = model._initial_state(None, n)[0]
+    else:
+        raise TypeError(f"model: expected a SentenceVAE or RNNLanguageModel, got {type(model).__name__}")
+    if not greedy and not temperature > 0:
+        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    return _decode(model, state, max_length, None if greedy else float(temperature), rng)
+
+
+def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30) -> np.ndarray:
+    """Greedy decodings of evenly spaced points between two sentences' posterior means.
+
+    Parameters
+    ----------
+    tokens_a, tokens_b : array_like of int, shape (T,)
+        The two sentences (``w1 .. wn <eos>``).
+    steps : int >= 2
+        Number of points, both ends included.
+
+    Returns
+    -------
+    ndarray of int64, shape (steps, max_length)
+    """
+    _check_vae(model, "homotopy")
+    steps = check_positive_int("steps", steps)
+    if steps < 2:
+        raise ValueError(f"steps: expected an integer >= 2, got {steps}")
+    with torch.no_grad():
+        mu_a, _ = model.encode([np.asarray(tokens_a)])
+        mu_b, _ = model.encode([np.asarray(tokens_b)])
+        t = torch.linspace(0.0, 1.0, steps, device=model.device)[:, None]
+        z = (1 - t) * mu_a + t * mu_b
+    return greedy_decode(model, to_numpy(z), max_length)
+
+
+# -- evaluation ---------------------------------------------------------------------------
+def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PAD) -> list[np.ndarray]:
+    """Return a list of 1-D int64 sentences, or raise a one-line error naming ``name``.
+
+    Accepts a list of id arrays (``w1 .. wn <eos>``) or a padded (N, T) array.
+    """
+    if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
+        check_tokens(name, sequences, vocab_size, pad_id)
+        return [row[row != pad_id].astype(np.int64) for row in sequences]
+    if not isinstance(sequences, (list, tuple)) or len(sequences) == 0:
+        raise ValueError(f"{name}: expected a non-empty list of token-id arrays, got {type(sequences).__name__}")
+    seqs = [np.asarray(s) for s in sequences]
+    for i, s in enumerate(seqs):
+        if s.ndim != 1 or s.size == 0:
+            raise ValueError(f"{name}: sentence {i} should be a non-empty 1-D id array, got shape {s.shape}")
+        if not np.issubdtype(s.dtype, np.integer):
+            raise TypeError(f"{name}: expected integer token ids, got dtype {s.dtype} in sentence {i}")
+    flat = np.concatenate(seqs)
+    lo, hi = int(flat.min()), int(flat.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})")
+    if (flat == pad_id).any():
+        raise ValueError(f"{name}: contains <pad> (id {pad_id}) inside a sentence")
+    return [s.astype(np.int64, copy=False) for s in seqs]
+
+
+def evaluate_text(model: _TextModel, sequences: Any, batch_size: int = 64, k: int = 10, seed: int = 0,
+                  chunk_size: int = 256) -> dict[str, float]:
+    """Held-out metrics of a text model, per sentence, in nats.
+
+    Parameters
+    ----------
+    model : SentenceVAE or RNNLanguageModel
+    sequences : list of int arrays (``w1 .. wn <eos>``) or a padded (N, T) array
+    batch_size : int
+        Sentences per forward pass.
+    k : int
+        Importance samples per sentence for the NLL bound (Burda et al., 2016).
+    seed : int
+        Seed of the NumPy noise: the same in both backends, so the same weights give the
+        same numbers.
+    chunk_size : int
+        At most this many decoder rows (samples x sentences) per pass, to bound memory.
+
+    Returns
+    -------
+    dict
+        ``nll``: importance-weighted estimate of -log p(x) (exact for the language model);
+        ``neg_elbo``; ``reconstruction``: -E_q log p(x|z) (one sample); ``kl``;
+        ``perplexity``: exp(total nll / total tokens, ``<eos>`` counted);
+        ``active_units``; ``sentences``; ``tokens``.
+    """
+    seqs = check_sequences("sequences", sequences, model.vocab_size, model.pad_id)
+    batch_size = check_positive_int("batch_size", batch_size)
+    k = check_positive_int("k", k)
+    chunk_size = check_positive_int("chunk_size", chunk_size)
+    rng = np.random.default_rng(seed)
+    is_vae = isinstance(model, SentenceVAE)
+    sums = np.zeros(3)  # nll, reconstruction, kl
+    mus, n_tokens = [], 0
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(seqs), batch_size):
+            batch = pad_batch(seqs[start : start + batch_size], pad_id=model.pad_id)
+            n_tokens += int((batch != model.pad_id).sum())
+            with torch.no_grad():
+                if is_vae:
+                    b, d = batch.shape[0], model.latent_dim
+                    terms = model.elbo(batch, eps=rng.standard_normal((b, d)).astype(np.float32))
+                    mus.append(to_numpy(model.encode(batch)[0]))
+                    per_chunk = max(1, chunk_size // b)
+                    logw = [to_numpy(model.log_weights(batch, rng.standard_normal((min(per_chunk, k - c), b, d))))
+                            for c in range(0, k, per_chunk)]
+                    nll = -metrics.log_mean_exp(np.concatenate(logw, 0), axis=0)
+                else:
+                    terms = model.elbo(batch)
+                    nll = -to_numpy(terms.log_likelihood).astype(np.float64)
+            sums += [nll.sum(), -to_numpy(terms.log_likelihood).sum(), to_numpy(terms.kl).sum()]
+    finally:
+        model.train(was_training)
+    n = len(seqs)
+    nll, recon, kl = (float(v) / n for v in sums)
+    return {
+        "nll": nll,
+        "neg_elbo": recon + kl,
+        "reconstruction": recon,
+        "kl": kl,
+        "perplexity": math.exp(float(sums[0]) / n_tokens),
+        "active_units": metrics.active_units(np.concatenate(mus)) if is_vae and n > 1 else 0,
+        "sentences": n,
+        "tokens": n_tokens,
+    }
+
+
+# -- training -----------------------------------------------------------------------------
+def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epochs: int = 10,
+             batch_size: int = 32, learning_rate: float = 1e-3, beta: Any = 1.0, free_bits: float = 0.0,
+             word_dropout: float | None = None, seed: int | None = None, verbose: bool = True) -> History:
+    """Train a text model with Adam on batches of sentences of similar length.
+
+    Parameters
+    ----------
+    model : SentenceVAE or RNNLanguageModel
+    train_seqs, valid_seqs : list of int arrays (``w1 .. wn <eos>``)
+    epochs, batch_size, learning_rate
+        The budget and Adam's step size (epsilon 1e-8).
+    beta : float or schedule
+        KL weight, or a callable ``step -> beta`` from :mod:`vaelib.schedules` (KL annealing).
+    free_bits : float
+        Nats per latent dimension that cost nothing (Kingma et al., 2016); 0 turns it off.
+    word_dropout : float, optional
+        The decoder's word-dropout rate for this run (default: the model's own).
+    seed : int, optional
+        Seeds everything first (:func:`seed_everything`): the same seed, the same losses.
+    verbose : bool
+        Show a tqdm progress bar (stderr) and a line per epoch.
+
+    Returns
+    -------
+    History
+        Per-epoch means of ``loss``, ``nll``, ``kl`` and, with ``valid_seqs``, ``val_*``
+        (validation uses no word dropout). A NaN loss raises FloatingPointError naming the step.
+    """
+    check_fit_args(epochs, batch_size, learning_rate)
+    train = check_sequences("train_seqs", train_seqs, model.vocab_size, model.pad_id)
+    valid = None if valid_seqs is None else check_sequences("valid_seqs", valid_seqs, model.vocab_size, model.pad_id)
+    if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or not free_bits >= 0:
+        raise ValueError(f"free_bits: expected a non-negative number of nats, got {free_bits!r}")
+    rate = model.word_dropout_rate if word_dropout is None else _check_rate(word_dropout)
+    if seed is not None:
+        seed_everything(seed)
+    device = model.device
+
+    def train_batches() -> Iterable[torch.Tensor]:
+        order_seed = int(np.random.randint(2**31))  # drawn from the seeded global generator
+        for batch in batches_by_length(train, batch_size, shuffle=True, seed=order_seed):
+            yield torch.as_tensor(batch, device=device)
+
+    def val_batches() -> Iterable[torch.Tensor]:
+        assert valid is not None
+        return (torch.as_tensor(b, device=device) for b in batches_by_length(valid, 256, shuffle=False))
+
+    saved = (model.free_bits, model.word_dropout_rate)
+    model.free_bits, model.word_dropout_rate = float(free_bits), rate
+    try:
+        return run_epochs(model, train_batches, val_batches if valid is not None else None, epochs=epochs,
+                          learning_rate=learning_rate, beta=beta, steps_per_epoch=math.ceil(len(train) / batch_size),
+                          verbose=verbose)
+    finally:
+        model.free_bits, model.word_dropout_rate = saved
+        model.eval()
