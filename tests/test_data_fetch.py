@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import subprocess
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -331,3 +333,9 @@ def test_load_mnist_downloads_verifies_and_parses(server, monkeypatch, tmp_path)
     assert f"downloaded from {server.base}/mnist/{FNAME}" in data.source
     assert listing(tmp_path / "cache" / "mnist") == sorted([FNAME, "t10k-labels-idx1-ubyte.gz"])
     assert not any(p.name.endswith(".part") for p in tmp_path.rglob("*"))
+
+
+def test_data_package_imports_no_framework():
+    code = "import sys, vaelib.data; print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

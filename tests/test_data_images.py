@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import time
-import urllib.error
 import warnings
 
 import numpy as np
 import pytest
+from test_data_fixtures import SHARED, fashion_train, real_data_offline  # noqa: F401 - fixtures
 
 from vaelib.data import (
     DataNotFoundError,
@@ -27,30 +26,11 @@ from vaelib.data import (
     load_mnist,
     train_val_split,
 )
-from vaelib.data import _fetch, _registry
+from vaelib.data import _registry
 from vaelib.data.images import parse_idx, read_idx
 
-SHARED = os.environ.get("VAELIB_DATA") or "/work/shared/data"
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-
-def _no_network(url: str):
-    raise urllib.error.URLError(f"network disabled in tests ({url})")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    """Real data dirs, an empty cache under tmp_path, full mode, no network."""
-    monkeypatch.setenv("VAELIB_DATA", SHARED)
-    monkeypatch.setenv("VAELIB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("VAELIB_SYSTEM_DATA", raising=False)
-    monkeypatch.delenv("VAELIB_SMOKE", raising=False)
-    monkeypatch.setattr(_fetch, "_open_url", _no_network)
-
-
-@pytest.fixture(scope="module")
-def fashion_train() -> ImageData:
-    return load_fashion_mnist("train")
+pytestmark = pytest.mark.usefixtures("real_data_offline")
 
 
 # --- IDX parsing -------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from types import MappingProxyType
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -85,9 +86,9 @@ class Vocabulary:
         return self._itos
 
     @property
-    def stoi(self) -> dict[str, int]:
-        """Token -> id (a copy; the vocabulary itself is immutable)."""
-        return dict(self._stoi)
+    def stoi(self) -> Mapping[str, int]:
+        """Token -> id, read-only (a view, not a copy: cheap to index in a loop)."""
+        return MappingProxyType(self._stoi)
 
     pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
 
