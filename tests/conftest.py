@@ -1,0 +1,76 @@
+"""Shared fixtures for the book and notebook tests.
+
+``built_book`` builds the whole Jupyter Book once per test session (executing every
+notebook, honouring ``VAELIB_SMOKE``) and returns the HTML directory; any test, such as a
+browser test, can request it. Tests that use it run after all other tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The notebook tooling (sync_notebooks, book_sources) is a folder of scripts, not a package.
+sys.path.insert(0, str(REPO_ROOT / "book" / "_tools"))
+
+
+def sphinx_problem(line: str) -> bool:
+    """Whether a build-log line is a Sphinx warning or error (not a kernel's log line)."""
+    return bool(re.search(r"\b(WARNING|ERROR|CRITICAL):", line))
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    """Result of one ``jupyter-book build``."""
+
+    returncode: int
+    log: str
+    html_dir: Path
+
+    def log_excerpt(self, tail: int = 60) -> str:
+        """Warnings and errors of the build followed by the last ``tail`` lines of its log."""
+        lines = self.log.splitlines()
+        flagged = [line for line in lines if sphinx_problem(line)][:40]
+        return "\n".join(["--- warnings and errors ---", *flagged, f"--- last {tail} lines ---", *lines[-tail:]])
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (holds _config.yml and _toc.yml)."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
+    """Build the book once per session with ``-W --keep-going`` into a temporary directory."""
+    out = tmp_path_factory.mktemp("book")
+    exe = shutil.which("jupyter-book") or str(Path(sys.executable).with_name("jupyter-book"))
+    cmd = [exe, "build", str(REPO_ROOT), "-W", "--keep-going", "--path-output", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=os.environ.copy(), capture_output=True, text=True)
+    log = f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    (out / "build.log").write_text(log, encoding="utf-8")
+    return BookBuild(proc.returncode, log, out / "_build" / "html")
+
+
+@pytest.fixture(scope="session")
+def built_book(book_build: BookBuild) -> Path:
+    """The HTML directory of a successful book build (fails with the build log otherwise)."""
+    if book_build.returncode != 0 or not (book_build.html_dir / "index.html").exists():
+        pytest.fail(f"jupyter-book build failed (exit {book_build.returncode})\n{book_build.log_excerpt()}")
+    return book_build.html_dir
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run tests that need the built book last: the build is the slowest step."""
+    uses_book = [i for i in items if {"book_build", "built_book"} & set(getattr(i, "fixturenames", ()))]
+    if uses_book:
+        ids = {id(i) for i in uses_book}
+        items[:] = [i for i in items if id(i) not in ids] + uses_book
