@@ -2,7 +2,9 @@
 
 ``built_book`` builds the whole Jupyter Book once per test session (executing every
 notebook, honouring ``VAELIB_SMOKE``) and returns the HTML directory; any test, such as a
-browser test, can request it. Tests that use it run after all other tests.
+browser test, can request it. Tests that use it run after all other tests, so that the
+notebooks nbval executed earlier in the session are handed to the build's execution cache
+(book/_tools/nbval_book_cache.py) instead of being executed a second time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The notebook tooling (sync_notebooks, book_sources) is a folder of scripts, not a package.
 sys.path.insert(0, str(REPO_ROOT / "book" / "_tools"))
+
+from nbval_book_cache import PLUGIN_NAME, NbvalBookCache  # noqa: E402
 
 
 def sphinx_problem(line: str) -> bool:
@@ -48,14 +52,22 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the recorder of nbval's outputs (a plain plugin, so it sees book/ items)."""
+    if not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(NbvalBookCache(), PLUGIN_NAME)
+
+
 @pytest.fixture(scope="session")
-def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
+def book_build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     """Build the book once per session with ``-W --keep-going`` into a temporary directory."""
     out = tmp_path_factory.mktemp("book")
+    reused = request.config.pluginmanager.get_plugin(PLUGIN_NAME).populate(out / "_build" / ".jupyter_cache")
     exe = shutil.which("jupyter-book") or str(Path(sys.executable).with_name("jupyter-book"))
     cmd = [exe, "build", str(REPO_ROOT), "-W", "--keep-going", "--path-output", str(out)]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=os.environ.copy(), capture_output=True, text=True)
-    log = f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    note = f"reused nbval's execution of {len(reused)} notebook(s): {[p.name for p in reused]}"
+    log = f"{note}\n$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
     (out / "build.log").write_text(log, encoding="utf-8")
     return BookBuild(proc.returncode, log, out / "_build" / "html")
 
