@@ -38,6 +38,7 @@ def iwae_bound(
     chunk_size: int = 100,
     batch_size: int = 100,
     eps: Any = None,
+    seed: int | None = None,
 ) -> Any:
     """The importance-weighted bound ``log (1/k) sum_k p(x, z_k) / q(z_k | x)`` per example.
 
@@ -59,6 +60,9 @@ def iwae_bound(
         Examples processed together.
     eps : array_like, shape (k, N, latent_dim), optional
         The noise of the samples; drawn when omitted (the backends agree given the same eps).
+    seed : int, optional
+        Seed of the drawn noise, for a repeatable estimate; the model's own noise stream is
+        left alone.
 
     Returns
     -------
@@ -75,6 +79,7 @@ def iwae_bound(
         eps = as_tensor(eps)
         if tuple(eps.shape) != (k, n, d):
             raise ValueError(f"eps: expected shape ({k}, {n}, {d}), got {tuple(eps.shape)}")
+    noise_source = keras.random.SeedGenerator(seed) if seed is not None else model.noise
     out = []
     for start in range(0, n, batch_size):
         xb = x[start : start + batch_size]
@@ -84,7 +89,7 @@ def iwae_bound(
             if eps is not None:
                 noise = eps[s : s + c, start : start + batch_size]
             else:
-                noise = keras.random.normal((c, xb.shape[0], d), seed=model.noise)
+                noise = keras.random.normal((c, xb.shape[0], d), seed=noise_source)
             chunks.append(_log_weights(model, xb, noise))
         out.append(ops.logsumexp(ops.concatenate(chunks, axis=0), axis=0) - math.log(k))
     return ops.concatenate(out, axis=0)
@@ -132,5 +137,5 @@ def evaluate(model: VAE, x: Any, *, k: int | None = None, batch_size: int = 500,
         sums += [float(ops.sum(t)) for t in terms]
     result = dict(zip(("elbo", "log_likelihood", "kl"), (sums / len(x)).tolist()))
     if k is not None:
-        result["log_px"] = float(ops.mean(iwae_bound(model, x, k)))
+        result["log_px"] = float(ops.mean(iwae_bound(model, x, k, seed=None if seed is None else seed + 1)))
     return result

@@ -63,7 +63,7 @@ def import_weights(model: keras.Model, weights: Mapping[str, np.ndarray]) -> ker
     if missing or unexpected:
         parts = ([f"missing {missing[:3]}"] if missing else []) + ([f"unexpected {unexpected[:3]}"] if unexpected else [])
         raise ValueError(f"weights: do not match the model's layers: {'; '.join(parts)}")
-    for key, var in variables.items():
+    for key, var in sorted(variables.items()):
         got = np.shape(weights[key])
         if got != tuple(var.shape):
             raise ValueError(

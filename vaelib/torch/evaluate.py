@@ -28,6 +28,11 @@ def _log_weights(model: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor
     return log_lik + log_prior - log_normal_pdf(z, mu, logvar)
 
 
+def _generator(model: VAE, seed: int | None) -> torch.Generator | None:
+    """A private generator for seeded evaluation noise (None: the global RNG)."""
+    return torch.Generator(device=model.device).manual_seed(seed) if seed is not None else None
+
+
 @torch.no_grad()
 def iwae_bound(
     model: VAE,
@@ -37,6 +42,7 @@ def iwae_bound(
     chunk_size: int = 100,
     batch_size: int = 100,
     eps: Any = None,
+    seed: int | None = None,
 ) -> torch.Tensor:
     """The importance-weighted bound ``log (1/k) sum_k p(x, z_k) / q(z_k | x)`` per example.
 
@@ -58,6 +64,8 @@ def iwae_bound(
         Examples processed together.
     eps : array_like, shape (k, N, latent_dim), optional
         The noise of the samples; drawn when omitted (the backends agree given the same eps).
+    seed : int, optional
+        Seed of the drawn noise, for a repeatable estimate; the global RNG is left alone.
 
     Returns
     -------
@@ -74,6 +82,7 @@ def iwae_bound(
         eps = as_tensor(eps, model.device)
         if tuple(eps.shape) != (k, n, d):
             raise ValueError(f"eps: expected shape ({k}, {n}, {d}), got {tuple(eps.shape)}")
+    gen = _generator(model, seed)
     was_training = model.training
     model.eval()
     out = torch.empty(n, device=model.device)
@@ -82,7 +91,10 @@ def iwae_bound(
         chunks = []
         for s in range(0, k, chunk_size):
             c = min(chunk_size, k - s)
-            noise = eps[s : s + c, start : start + batch_size] if eps is not None else torch.randn(c, xb.shape[0], d, device=model.device)
+            if eps is not None:
+                noise = eps[s : s + c, start : start + batch_size]
+            else:
+                noise = torch.randn(c, xb.shape[0], d, device=model.device, generator=gen)
             chunks.append(_log_weights(model, xb, noise))
         out[start : start + batch_size] = torch.logsumexp(torch.cat(chunks), dim=0) - math.log(k)
     model.train(was_training)
@@ -124,16 +136,16 @@ def evaluate(model: VAE, x: Any, *, k: int | None = None, batch_size: int = 500,
         ``elbo``, ``log_likelihood``, ``kl`` and, with k, ``log_px``: means over the data.
     """
     validate_images("x", x, unit_range=model.likelihood == "bernoulli")
-    if seed is not None:
-        torch.manual_seed(seed)
+    gen = _generator(model, seed)
     was_training = model.training
     model.eval()
     sums = np.zeros(3)
     for start in range(0, len(x), batch_size):
-        terms = model._terms(as_tensor(x[start : start + batch_size], model.device), 1.0)
-        sums += [float(t.sum()) for t in terms]
+        xb = as_tensor(x[start : start + batch_size], model.device)
+        eps = torch.randn(len(xb), model.latent_dim, device=model.device, generator=gen)
+        sums += [float(t.sum()) for t in model._terms(xb, 1.0, eps)]
     model.train(was_training)
     result = dict(zip(("elbo", "log_likelihood", "kl"), (sums / len(x)).tolist()))
     if k is not None:
-        result["log_px"] = float(iwae_bound(model, x, k).mean())
+        result["log_px"] = float(iwae_bound(model, x, k, seed=None if seed is None else seed + 1).mean())
     return result

@@ -135,7 +135,7 @@ def import_weights(model: nn.Module, weights: Mapping[str, np.ndarray]) -> nn.Mo
     if missing or unexpected:
         parts = ([f"missing {missing[:3]}"] if missing else []) + ([f"unexpected {unexpected[:3]}"] if unexpected else [])
         raise ValueError(f"weights: do not match the model's layers: {'; '.join(parts)}")
-    for key, ref in expected.items():
+    for key, ref in sorted(expected.items()):  # report the first misfit in the same order as Keras
         got = np.shape(weights[key])
         if got != ref.shape:
             raise ValueError(
