@@ -1,0 +1,72 @@
+"""Framework-free pieces: KL schedules, collapse metrics, execution modes."""
+
+import math
+
+import numpy as np
+import pytest
+
+from vaelib import budget, is_smoke, mode
+from vaelib.metrics import active_unit_variances, active_units, log_mean_exp, mutual_information
+from vaelib.schedules import as_schedule, constant, cyclical, linear, logistic
+
+
+def test_schedule_values():
+    assert [linear(4)(s) for s in (0, 1, 2, 4, 100)] == [0.0, 0.25, 0.5, 1.0, 1.0]
+    assert linear(10, start=0.5, end=1.5)(5) == pytest.approx(1.0)
+    assert logistic(midpoint=100, steepness=0.1)(100) == pytest.approx(0.5)
+    assert logistic(midpoint=100, steepness=0.1)(0) == pytest.approx(1 / (1 + math.exp(10)))
+    assert logistic(midpoint=0, steepness=1.0)(10**6) == 1.0  # no overflow far past the midpoint
+    assert [cyclical(10, ratio=0.5)(s) for s in (0, 2, 5, 9, 10, 12)] == [0.0, 0.4, 1.0, 1.0, 0.0, 0.4]
+    assert constant(0.3)(123) == 0.3 and as_schedule(2.0)(5) == 2.0
+    schedule = linear(3)
+    assert as_schedule(schedule) is schedule
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: linear(0), r"warmup_steps: expected an integer >= 1, got 0"),
+    (lambda: logistic(10, steepness=0), r"steepness: expected a positive number, got 0"),
+    (lambda: cyclical(10, ratio=1.5), r"ratio: expected a number in \(0, 1\], got 1.5"),
+    (lambda: linear(5)(-1), r"step: expected a non-negative integer, got -1"),
+])
+def test_bad_schedules(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_active_units_counts_dimensions_whose_mean_varies():
+    rng = np.random.default_rng(0)
+    mu = np.c_[rng.normal(size=(500, 3)), 0.01 * rng.normal(size=(500, 2))]  # 3 active, 2 collapsed
+    assert active_units(mu) == 3
+    np.testing.assert_allclose(active_unit_variances(mu)[:3], 1.0, atol=0.15)
+    with pytest.raises(ValueError, match=r"mu: expected shape \(examples >= 2, latent_dim\), got \(5,\)"):
+        active_units(np.zeros(5))
+
+
+def test_mutual_information_matches_the_gaussian_closed_form():
+    # x ~ N(0, s2 I), q(z|x) = N(x, v I): q(z) = N(0, (s2 + v) I), I(x; z) = D/2 log(1 + s2/v).
+    rng = np.random.default_rng(0)
+    s2, v, d = 1.0, 0.25, 2
+    mu = rng.normal(scale=math.sqrt(s2), size=(4000, d))
+    estimate = mutual_information(mu, np.full_like(mu, math.log(v)), seed=1)
+    assert estimate == pytest.approx(d / 2 * math.log(1 + s2 / v), abs=0.05)
+    assert mutual_information(np.zeros((100, 3)), np.zeros((100, 3))) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match=r"logvar: expected the shape of mu \(100, 3\), got \(100, 2\)"):
+        mutual_information(np.zeros((100, 3)), np.zeros((100, 2)))
+
+
+def test_log_mean_exp_is_stable():
+    assert log_mean_exp(np.array([1000.0, 1000.0])) == pytest.approx(1000.0)
+    assert log_mean_exp(np.array([0.0, math.log(3.0)])) == pytest.approx(math.log(2.0))
+
+
+def test_budget_follows_the_mode(monkeypatch, capsys):
+    monkeypatch.setenv("VAELIB_SMOKE", "1")
+    assert is_smoke() and mode() == "smoke"
+    assert budget(full=dict(epochs=10), smoke=dict(epochs=1)).epochs == 1
+    assert capsys.readouterr().out == "Mode: smoke (VAELIB_SMOKE=1). Budget: epochs=1\n"
+    monkeypatch.setenv("VAELIB_SMOKE", "0")
+    assert budget(full=dict(epochs=10), smoke=dict(epochs=1), verbose=False).epochs == 10
+    monkeypatch.delenv("VAELIB_SMOKE")
+    assert mode() == "full"
+    with pytest.raises(ValueError, match=r"budget: full and smoke must have the same keys, they differ in \['k'\]"):
+        budget(full=dict(epochs=1, k=5), smoke=dict(epochs=1))
