@@ -15,5 +15,6 @@ from vaelib.keras.weights import *  # noqa: F401,F403
 from vaelib.keras.checkpoint import *  # noqa: F401,F403
 from vaelib.keras.autoencoder import *  # noqa: F401,F403
 from vaelib.keras.text import *  # noqa: F401,F403
+from vaelib.keras.extensions import *  # noqa: F401,F403
 
 BACKEND = "keras"

@@ -14,5 +14,6 @@ from vaelib.torch.weights import *  # noqa: F401,F403
 from vaelib.torch.checkpoint import *  # noqa: F401,F403
 from vaelib.torch.autoencoder import *  # noqa: F401,F403
 from vaelib.torch.text import *  # noqa: F401,F403
+from vaelib.torch.extensions import *  # noqa: F401,F403
 
 BACKEND = "torch"

@@ -1,0 +1,357 @@
+"""Beyond the vanilla VAE (Keras 3): a conditional VAE and the importance-weighted autoencoder.
+
+The beta-VAE needs no class of its own: it is :class:`~vaelib.keras.VAE` trained with
+``fit(..., beta=...)``. Layer names follow ``vaelib.keras.models``, so ``export_weights`` and
+``import_weights`` carry these models to and from their ``vaelib.torch`` twins.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Union
+
+import numpy as np
+
+from vaelib._checks import check_choice, check_fit_args, check_positive_int
+from vaelib._labels import check_labelled_data, check_labels
+from vaelib._types import ARCHITECTURES, ELBOTerms, History, LIKELIHOODS
+from vaelib.keras._backend import keras, tf
+from vaelib.keras.losses import gaussian_kl
+from vaelib.keras.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _CONV_CHANNELS, _NETWORKS
+from vaelib.keras.train import TrainableModel, run_fit
+from vaelib.keras.utils import as_tensor, seed_everything, to_numpy, validate_images
+from vaelib.schedules import Schedule
+
+ops = keras.ops
+
+__all__ = ["ConditionalVAE", "IWAE", "fit_conditional"]
+
+
+# ----------------------------------------------------------------------------------------
+# Conditional VAE
+# ----------------------------------------------------------------------------------------
+
+class _ConditionalMLPEncoder(MLPEncoder):
+    """The MLP encoder reading the pixels and the one-hot label side by side."""
+
+    def call(self, x: Any, y: Any) -> tuple[Any, Any]:
+        h = self.hidden(ops.concatenate([ops.reshape(x, (-1, PIXELS)), y], axis=1))
+        return self.mu(h), self.logvar(h)
+
+
+class _ConditionalConvEncoder(ConvEncoder):
+    """The conv encoder; the one-hot label joins the flattened feature map before the dense layer."""
+
+    def call(self, x: Any, y: Any) -> tuple[Any, Any]:
+        h = self.conv2(self.conv1(ops.expand_dims(x, -1)))
+        h = ops.concatenate([ops.reshape(h, (-1, 7 * 7 * _CONV_CHANNELS[1])), y], axis=1)
+        h = self.hidden(h)
+        return self.mu(h), self.logvar(h)
+
+
+_CONDITIONAL_ENCODERS = {"mlp": _ConditionalMLPEncoder, "conv": _ConditionalConvEncoder}
+
+
+def _unpack_labelled(data: Any) -> tuple[Any, Any]:
+    """``(x, y)`` from what ``Model.fit`` hands a step when its inputs are the pair (x, y)."""
+    while isinstance(data, (tuple, list)) and len(data) == 1:
+        data = data[0]
+    x, y = data
+    return x, y
+
+
+@keras.saving.register_keras_serializable(package="vaelib")
+class ConditionalVAE(VAE):
+    """A VAE that models p(x | y): the class label y is an input of encoder and decoder.
+
+    The one-hot label is concatenated to the encoder's input features (the pixels for the
+    MLP, the flattened feature map for the conv net) and to z for the decoder, after Sohn
+    et al. (2015). The prior stays N(0, I), so ``sample(labels)`` draws images of the
+    requested classes.
+
+    Parameters
+    ----------
+    num_classes : int
+        Number of classes; labels are ``0 .. num_classes - 1``.
+    architecture, latent_dim, hidden_dim, likelihood
+        As for :class:`~vaelib.keras.VAE`.
+
+    Examples
+    --------
+    >>> from vaelib import keras as vl
+    >>> model = vl.ConditionalVAE(num_classes=10, latent_dim=20)
+    >>> vl.fit_conditional(model, images, labels, epochs=5)
+    >>> shoes = model.sample([7] * 8)       # eight draws of class 7
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        architecture: str = "mlp",
+        latent_dim: int = 20,
+        hidden_dim: int = 400,
+        likelihood: str = "bernoulli",
+        **kwargs: Any,
+    ) -> None:
+        num_classes = check_positive_int("num_classes", num_classes)
+        check_choice("architecture", architecture, ARCHITECTURES)
+        check_choice("likelihood", likelihood, LIKELIHOODS)
+        # VAE.__init__ would build the unconditional networks by calling them on images alone.
+        TrainableModel.__init__(self, **kwargs)
+        self.config = {
+            "num_classes": num_classes,
+            "architecture": architecture,
+            "latent_dim": check_positive_int("latent_dim", latent_dim),
+            "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
+            "likelihood": likelihood,
+        }
+        self.num_classes = num_classes
+        self.latent_dim = latent_dim
+        self.likelihood = likelihood
+        # Same layer names as the VAE's; the Dense layers that see the label grow at build time.
+        self.encoder = _CONDITIONAL_ENCODERS[architecture](latent_dim, hidden_dim, name="encoder")
+        self.decoder = _NETWORKS[architecture][1](latent_dim + num_classes, hidden_dim, name="decoder")
+        if likelihood == "gaussian":
+            self.log_sigma = self.add_weight(shape=(), initializer="zeros", name="log_sigma")
+        self.noise = keras.random.SeedGenerator(name="noise")
+        self(np.zeros((1, 28, 28), dtype="float32"), np.zeros((1,), dtype="int64"))  # build now
+
+    # -- labels ------------------------------------------------------------------------
+    def one_hot(self, y: Any, batch: int | None = None, name: str = "y") -> Any:
+        """Validated labels (n,) as a float one-hot tensor (n, num_classes)."""
+        return self._one_hot(check_labels(name, to_numpy(y), self.num_classes, batch))
+
+    def _one_hot(self, y: Any) -> Any:
+        return ops.one_hot(ops.cast(y, "int32"), self.num_classes, dtype="float32")
+
+    # -- the model -------------------------------------------------------------------
+    def encode(self, x: Any, y: Any) -> tuple[Any, Any]:  # type: ignore[override]
+        """Posterior parameters ``(mu, logvar)`` of q(z | x, y), each (B, latent_dim)."""
+        validate_images("x", x, unit_range=False)
+        return self.encoder(as_tensor(x), self.one_hot(y, len(x)))
+
+    def decode(self, z: Any, y: Any) -> Any:  # type: ignore[override]
+        """Decoder output for latents z (B, latent_dim) and labels y (B,)."""
+        z = as_tensor(z)
+        if len(z.shape) != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
+        return self.decoder(ops.concatenate([z, self.one_hot(y, z.shape[0])], axis=1))
+
+    def _conditional_terms(self, x: Any, y_hot: Any, beta: Any, eps: Any = None) -> ELBOTerms:
+        mu, logvar = self.encoder(x, y_hot)
+        if eps is None:
+            eps = keras.random.normal(ops.shape(mu), seed=self.noise)
+        z = mu + ops.exp(0.5 * logvar) * eps
+        log_lik = self.log_likelihood(x, self.decoder(ops.concatenate([z, y_hot], axis=1)))
+        kl = gaussian_kl(mu, logvar)
+        return ELBOTerms(log_lik - beta * kl, log_lik, kl)
+
+    def elbo(self, x: Any, y: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:  # type: ignore[override]
+        """Per-example conditional ELBO of log p(x | y) and its terms, in nats.
+
+        Parameters
+        ----------
+        x : array_like, shape (B, 28, 28)
+            Images.
+        y : array_like of int, shape (B,)
+            Their class labels.
+        beta : float
+            Weight of the KL term.
+        eps : array_like, shape (B, latent_dim), optional
+            The reparameterization noise; drawn when omitted.
+
+        Returns
+        -------
+        ELBOTerms
+            ``(elbo, log_likelihood, kl)``, each a tensor of shape (B,).
+        """
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
+        y_hot = self.one_hot(y, len(x))
+        x = as_tensor(x)
+        if eps is not None:
+            eps = as_tensor(eps)
+            if tuple(eps.shape) != (x.shape[0], self.latent_dim):
+                raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
+        return self._conditional_terms(x, y_hot, beta, eps)
+
+    def loss_terms(self, batch: Any, beta: Any, training: bool = False) -> dict[str, Any]:  # type: ignore[override]
+        """Batch means for training from a pair ``(x, y)`` of image and label tensors.
+
+        Unvalidated on purpose: :func:`fit_conditional` checks the whole data set once.
+        """
+        x, y = batch
+        terms = self._conditional_terms(x, self._one_hot(y), beta)
+        return {"loss": -ops.mean(terms.elbo), "log_likelihood": ops.mean(terms.log_likelihood), "kl": ops.mean(terms.kl)}
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        x, y = _unpack_labelled(data)
+        if self.binarize:  # dynamic binarization: a fresh Bernoulli draw of every batch
+            x = ops.cast(keras.random.uniform(ops.shape(x), seed=self._binarize_noise) < x, x.dtype)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms((x, y), self.beta, training=True)
+        grads = tape.gradient(terms["loss"], self.trainable_weights)
+        self.optimizer.apply(grads, self.trainable_weights)
+        return self._record(terms, x)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        x, y = _unpack_labelled(data)
+        return self._record(self.loss_terms((x, y), self.beta, training=False), x)
+
+    def call(self, x: Any, y: Any) -> Any:  # type: ignore[override]
+        """Decoder output at the posterior mean (a deterministic reconstruction); y as int labels."""
+        y_hot = self._one_hot(y)
+        mu, _ = self.encoder(x, y_hot)
+        return self.decoder(ops.concatenate([mu, y_hot], axis=1))
+
+    # -- NumPy conveniences for notebooks -------------------------------------------
+    def reconstruct(self, x: Any, y: Any) -> np.ndarray:  # type: ignore[override]
+        """Pixel means E[x | z = mu(x, y), y] as a NumPy array (B, 28, 28)."""
+        validate_images("x", x, unit_range=False)
+        labels = check_labels("y", to_numpy(y), self.num_classes, len(x))
+        return to_numpy(self.pixel_means(self(as_tensor(x), labels)))
+
+    def sample(self, labels: Any, seed: int | None = None) -> np.ndarray:  # type: ignore[override]
+        """One image per requested label, decoded from a prior draw z ~ N(0, I).
+
+        Parameters
+        ----------
+        labels : array_like of int, shape (n,)
+            The class of each image, e.g. ``np.repeat(np.arange(10), 8)`` for 8 of each class.
+        seed : int, optional
+            Seed of the prior draws.
+
+        Returns
+        -------
+        ndarray, shape (n, 28, 28)
+            Pixel means.
+        """
+        y_hot = self.one_hot(labels, name="labels")
+        z = keras.random.normal((y_hot.shape[0], self.latent_dim), seed=seed if seed is not None else self.noise)
+        return to_numpy(self.pixel_means(self.decoder(ops.concatenate([z, y_hot], axis=1))))
+
+    def decode_means(self, z: Any, y: Any) -> np.ndarray:  # type: ignore[override]
+        """Pixel means for given latents and labels, as NumPy."""
+        return to_numpy(self.pixel_means(self.decode(z, y)))
+
+
+def fit_conditional(
+    model: ConditionalVAE,
+    x_train: Any,
+    y_train: Any,
+    x_val: Any = None,
+    y_val: Any = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    beta: Union[float, Schedule] = 1.0,
+    binarize: bool = False,
+    seed: int | None = None,
+    verbose: bool = True,
+) -> History:
+    """Train a :class:`ConditionalVAE` on labelled images: :func:`~vaelib.keras.fit` with labels.
+
+    ``y_train`` holds the class (int, shape (N,)) of each of the N images in ``x_train``;
+    ``x_val`` and ``y_val`` go together (both or neither). Every other argument, and the
+    returned History (``loss``, ``log_likelihood``, ``kl`` and their ``val_`` twins), is as
+    for :func:`~vaelib.keras.fit`. Labels are checked once, before the first step.
+    """
+    check_fit_args(epochs, batch_size, learning_rate)
+    labels, val_labels = check_labelled_data(model, x_train, y_train, x_val, y_val, binarize=binarize,
+                                             validate_images=validate_images, to_numpy=to_numpy)
+    if seed is not None:
+        seed_everything(seed)
+    model.binarize = binarize
+    x_train = np.asarray(to_numpy(x_train), dtype=np.float32)
+    validation = None
+    if x_val is not None:
+        validation = ((np.asarray(to_numpy(x_val), dtype=np.float32), val_labels),)
+    return run_fit(
+        model, (x_train, labels), validation,
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, beta=beta, verbose=verbose,
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Importance-weighted autoencoder
+# ----------------------------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="vaelib")
+class IWAE(VAE):
+    """The VAE's networks trained on the k-sample importance-weighted bound (Burda et al., 2016).
+
+    ``log (1/k) sum_j p(x, z_j) / q(z_j | x)`` with ``z_1..z_k ~ q(z | x)``: a lower bound on
+    log p(x) that tightens as k grows; k = 1 is the ELBO. The model is a :class:`VAE`
+    (``elbo``, ``sample``, ``iwae_bound`` and ``fit`` work as for any VAE); only the training
+    objective changes.
+
+    Parameters
+    ----------
+    architecture, latent_dim, hidden_dim, likelihood
+        As for :class:`~vaelib.keras.VAE`.
+    k : int
+        Importance samples per example in the training objective. Each training example
+        costs k decoder evaluations.
+    """
+
+    def __init__(
+        self,
+        architecture: str = "mlp",
+        latent_dim: int = 20,
+        hidden_dim: int = 400,
+        likelihood: str = "bernoulli",
+        k: int = 5,
+        **kwargs: Any,
+    ) -> None:
+        k = check_positive_int("k", k)
+        super().__init__(architecture, latent_dim, hidden_dim, likelihood, **kwargs)
+        self.k = k
+        self.config = {**self.config, "k": k}
+
+    def _iwae_terms(self, x: Any, beta: Any, eps: Any = None) -> tuple[Any, ELBOTerms]:
+        """The k-sample bound (B,) and the ELBO terms of the first sample, for logging."""
+        if self.k == 1:  # the ELBO itself, with its closed-form KL: the same bound, less noise
+            terms = self._terms(x, beta, None if eps is None else eps[0])
+            return terms.elbo, terms
+        mu, logvar = self.encoder(x)
+        if eps is None:
+            eps = keras.random.normal((self.k, *ops.shape(mu)), seed=self.noise)
+        z = mu + ops.exp(0.5 * logvar) * eps  # (k, B, D)
+        k = self.k
+        x_rep = ops.tile(x, (k, 1, 1))  # sample-major, as z flattens: block j is sample j of every x
+        log_lik = ops.reshape(self.log_likelihood(x_rep, self.decoder(ops.reshape(z, (-1, self.latent_dim)))), (k, -1))
+        # log p(z) - log q(z|x); with z - mu = sigma * eps the 2*pi terms cancel.
+        log_ratio = 0.5 * ops.sum(logvar + ops.square(eps) - ops.square(z), axis=-1)
+        bound = ops.logsumexp(log_lik + beta * log_ratio, axis=0) - math.log(k)
+        kl = gaussian_kl(mu, logvar)
+        return bound, ELBOTerms(log_lik[0] - beta * kl, log_lik[0], kl)
+
+    def objective(self, x: Any, beta: float = 1.0, eps: Any = None) -> Any:
+        """The per-example k-sample importance-weighted bound that training maximises, in nats.
+
+        Parameters
+        ----------
+        x : array_like, shape (B, 28, 28)
+            Images.
+        beta : float
+            Weight of ``log p(z) - log q(z|x)`` inside each log-weight (1: the IWAE bound).
+        eps : array_like, shape (k, B, latent_dim), optional
+            The noise of the k samples; drawn when omitted.
+
+        Returns
+        -------
+        tensor, shape (B,)
+            Differentiable (use ``iwae_bound`` for large-k evaluation).
+        """
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
+        x = as_tensor(x)
+        if eps is not None:
+            eps = as_tensor(eps)
+            if tuple(eps.shape) != (self.k, x.shape[0], self.latent_dim):
+                raise ValueError(f"eps: expected shape ({self.k}, {x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
+        return self._iwae_terms(x, beta, eps)[0]
+
+    def loss_terms(self, x: Any, beta: Any, training: bool = False) -> dict[str, Any]:
+        """``loss`` = minus the batch-mean IWAE bound; ``log_likelihood`` and ``kl`` of one sample, for logging."""
+        bound, terms = self._iwae_terms(x, beta)
+        return {"loss": -ops.mean(bound), "log_likelihood": ops.mean(terms.log_likelihood), "kl": ops.mean(terms.kl)}
