@@ -603,7 +603,7 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
     try:
         with warnings.catch_warnings():  # Model.fit's note that shuffle is ignored: batches_by_length shuffles
             warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
-                return run_fit(model, _token_dataset(train, batch_size, True),
+            return run_fit(model, _token_dataset(train, batch_size, True),
                            None if valid is None else _token_dataset(valid, 256, False), epochs=epochs,
                            batch_size=None, learning_rate=learning_rate, beta=beta, verbose=verbose)
     finally:
