@@ -118,22 +118,33 @@ def check_reparameterize(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]
 
 
 # ----------------------------------------------------------------------------------------
-# Score-function (REINFORCE) estimator for q = N(mu, sigma^2)
+# Fixed cases of the two gradient checkers
 # ----------------------------------------------------------------------------------------
 
-def _score_cases() -> list[tuple[Callable[[np.ndarray], np.ndarray], str, float, float, np.ndarray]]:
-    """Fixed cases (f, description of f, mu, sigma, samples z ~ N(mu, sigma^2))."""
-    rng = np.random.default_rng(11)
-    fs: list[tuple[Callable[[np.ndarray], np.ndarray], str]] = [
-        (lambda z: (z - 2.0) ** 2, "f(z)=(z-2)^2"),
-        (lambda z: np.sin(3.0 * z) + 0.5 * z, "f(z)=sin(3z)+z/2"),
-        (lambda z: np.exp(-z), "f(z)=exp(-z)"),
-    ]
-    cases = []
-    for (f, name), (mu, sigma, n) in zip(fs, [(0.5, 1.3, 7), (-1.0, 0.6, 12), (0.2, 0.8, 9)]):
-        cases.append((f, name, mu, sigma, mu + sigma * rng.standard_normal(n)))
-    return cases
+# A fixed case: (a vectorized function, its description, two parameters, standard-normal noise).
+Case = tuple[Callable[[np.ndarray], np.ndarray], str, float, float, np.ndarray]
 
+
+def _cases(seed: int, functions: list[tuple[Callable[[np.ndarray], np.ndarray], str]],
+           params: list[tuple[float, float, int]]) -> list[Case]:
+    """Pair each function with its parameters and ``n`` fixed standard-normal draws."""
+    rng = np.random.default_rng(seed)
+    return [(fn, name, p1, p2, rng.standard_normal(n)) for (fn, name), (p1, p2, n) in zip(functions, params)]
+
+
+_SCORE_CASES = _cases(11, [(lambda z: (z - 2.0) ** 2, "f(z)=(z-2)^2"),
+                           (lambda z: np.sin(3.0 * z) + 0.5 * z, "f(z)=sin(3z)+z/2"),
+                           (lambda z: np.exp(-z), "f(z)=exp(-z)")],
+                      [(0.5, 1.3, 7), (-1.0, 0.6, 12), (0.2, 0.8, 9)])
+_PATHWISE_CASES = _cases(5, [(lambda z: 2.0 * (z - 1.0), "f(z)=(z-1)^2, f'(z)=2(z-1)"),
+                             (lambda z: np.cos(z), "f(z)=sin(z), f'(z)=cos(z)"),
+                             (lambda z: 3.0 * z**2, "f(z)=z^3, f'(z)=3z^2")],
+                        [(0.3, -0.7, 6), (-1.2, 0.9, 10), (0.8, -2.0, 8)])
+
+
+# ----------------------------------------------------------------------------------------
+# Score-function (REINFORCE) estimator for q = N(mu, sigma^2)
+# ----------------------------------------------------------------------------------------
 
 def check_score_function_estimator(
         fn: Callable[[Callable[[np.ndarray], np.ndarray], np.ndarray, float, float], Any]) -> bool:
@@ -155,7 +166,8 @@ def check_score_function_estimator(
         True when all cases match to relative 1e-6; a one-line verdict is printed.
     """
     def body() -> str:
-        for f, name, mu, sigma, z in _score_cases():
+        for f, name, mu, sigma, eps in _SCORE_CASES:
+            z = mu + sigma * eps  # samples from N(mu, sigma^2)
             what_mu = f"for the gradient w.r.t. mu with {name}, mu={mu}, sigma={sigma}, n={z.size} samples"
             what_sigma = what_mu.replace("w.r.t. mu", "w.r.t. sigma")
             got = call_learner(fn, f, z.copy(), mu, sigma)
@@ -195,18 +207,6 @@ def check_score_function_estimator(
 # Pathwise gradient w.r.t. (mu, logvar)
 # ----------------------------------------------------------------------------------------
 
-def _pathwise_cases() -> list[tuple[Callable[[np.ndarray], np.ndarray], str, float, float, np.ndarray]]:
-    """Fixed cases (f', description of f, mu, logvar, eps)."""
-    rng = np.random.default_rng(5)
-    dfs: list[tuple[Callable[[np.ndarray], np.ndarray], str]] = [
-        (lambda z: 2.0 * (z - 1.0), "f(z)=(z-1)^2, f'(z)=2(z-1)"),
-        (lambda z: np.cos(z), "f(z)=sin(z), f'(z)=cos(z)"),
-        (lambda z: 3.0 * z**2, "f(z)=z^3, f'(z)=3z^2"),
-    ]
-    return [(df, name, mu, logvar, rng.standard_normal(n))
-            for (df, name), (mu, logvar, n) in zip(dfs, [(0.3, -0.7, 6), (-1.2, 0.9, 10), (0.8, -2.0, 8)])]
-
-
 def check_pathwise_gradient(
         fn: Callable[[Callable[[np.ndarray], np.ndarray], float, float, np.ndarray], Any]) -> bool:
     """Check ``fn(df, mu, logvar, eps) -> (grad_mu, grad_logvar)``, the pathwise estimate.
@@ -226,7 +226,7 @@ def check_pathwise_gradient(
         True when all cases match to relative 1e-6; a one-line verdict is printed.
     """
     def body() -> str:
-        for df, name, mu, logvar, eps in _pathwise_cases():
+        for df, name, mu, logvar, eps in _PATHWISE_CASES:
             what_mu = f"for the gradient w.r.t. mu with {name}, mu={mu}, logvar={logvar}, n={eps.size}"
             what_lv = what_mu.replace("w.r.t. mu", "w.r.t. logvar")
             got = call_learner(fn, df, mu, logvar, eps.copy())
