@@ -139,6 +139,10 @@ def test_stub_is_reported_not_raised(check, name, capsys):
         False, f"✗ {name}: your function raised NotImplementedError: your code here")
 
 
-def test_non_numeric_result_is_reported(capsys):
-    ok, out = _verdict(ch2.check_gaussian_kl, lambda m, lv: "zero", capsys)
-    assert not ok and "your function returned str" in out
+@pytest.mark.parametrize("result, diagnostic", [
+    ("zero", "your function returned str, expected an array with one KL per example"),
+    (None, "your function returned None, expected an array with one KL per example (is `return` missing?)"),
+])
+def test_non_numeric_result_is_reported(result, diagnostic, capsys):
+    ok, out = _verdict(ch2.check_gaussian_kl, lambda m, lv: result, capsys)
+    assert not ok and diagnostic in out

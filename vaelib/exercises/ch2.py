@@ -58,10 +58,12 @@ def _call_quietly(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def _as_float_array(got: Any, quantity: str) -> np.ndarray:
+    if got is None:
+        raise CheckFailed(f"your function returned None, expected an array with one {quantity} per example (is `return` missing?)")
     try:
         return np.asarray(_to_numpy(got), dtype=np.float64)
     except (TypeError, ValueError):
-        raise CheckFailed(f"your function returned {type(got).__name__}, expected an array of {quantity}") from None
+        raise CheckFailed(f"your function returned {type(got).__name__}, expected an array with one {quantity} per example") from None
 
 
 def _compare(got: Any, ref: np.ndarray, *, quantity: str, describe: Callable[[tuple], str],
@@ -133,7 +135,7 @@ def check_gaussian_kl(fn: Callable[[np.ndarray, np.ndarray], Any]) -> bool:
             def describe(idx: tuple, mu=mu, logvar=logvar) -> str:
                 return f"for mu={_fmt(mu[idx])}, logvar={_fmt(logvar[idx])}"
 
-            arr = _as_float_array(got, "KL values")
+            arr = _as_float_array(got, "KL")
             if arr.shape == ref.shape and not np.allclose(arr, ref, rtol=_RTOL, atol=_ATOL) and np.any(arr < -1e-9):
                 idx = tuple(np.argwhere(arr < -1e-9)[0])
                 why = ("the sign is flipped" if np.allclose(arr, -ref, rtol=_RTOL, atol=_ATOL)
