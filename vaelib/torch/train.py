@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Union
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: no ipywidgets needed in notebooks
 
 from vaelib._checks import check_fit_args
 from vaelib._types import History, nan_loss_error
