@@ -1,0 +1,175 @@
+"""Training throughput of the reference MLP VAE (784-400-20, batch 128) on Fashion-MNIST.
+
+Side by side in one run, on 2 CPU threads:
+
+* ``vaelib.torch.fit`` against a bare hand-written PyTorch loop over in-memory tensors;
+* ``vaelib.keras.fit`` against a bare ``Model.fit`` with a minimal custom ``train_step``.
+
+The bare loops compute the same loss with the same networks and optimizer and nothing
+else (no validation, no NaN check, no metric bookkeeping): the practical ceiling on this
+CPU. Runs alternate (bare, vaelib, bare, vaelib, ...) so that drifts in machine load hit
+both sides alike; the table reports the median epoch. Bar: each ratio >= 0.95.
+
+Usage: ``python benchmarks/throughput.py [--epochs 3] [--train-size 60000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+import vaelib.keras  # noqa: F401  (selects Keras's TensorFlow backend and imports TensorFlow quietly)
+from vaelib.data import load_fashion_mnist
+
+THREADS = 2
+BATCH = 128
+
+
+# -- PyTorch ----------------------------------------------------------------------------
+def bare_torch_epoch_factory(x: np.ndarray):
+    """A hand-written VAE and loop: nn.Linear layers, Adam, random batches of a tensor."""
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    enc, mu_l, lv_l = nn.Linear(784, 400), nn.Linear(400, 20), nn.Linear(400, 20)
+    dec_h, dec_o = nn.Linear(20, 400), nn.Linear(400, 784)
+    params = [p for m in (enc, mu_l, lv_l, dec_h, dec_o) for p in m.parameters()]
+    opt = torch.optim.Adam(params, lr=1e-3, eps=1e-8)
+    data = torch.as_tensor(x).flatten(1)
+
+    def epoch() -> None:
+        order = torch.randperm(len(data))
+        for start in range(0, len(data), BATCH):
+            xb = data[order[start : start + BATCH]]
+            h = F.relu(enc(xb))
+            mu, logvar = mu_l(h), lv_l(h)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            logits = dec_o(F.relu(dec_h(z)))
+            rec = F.binary_cross_entropy_with_logits(logits, xb, reduction="none").sum(1)
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+            loss = (rec + kl).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    return epoch
+
+
+def vaelib_torch_epoch_factory(x: np.ndarray):
+    from vaelib import torch as vl
+
+    vl.seed_everything(0)
+    model = vl.VAE("mlp", latent_dim=20, hidden_dim=400)
+    return lambda: vl.fit(model, x, epochs=1, batch_size=BATCH, verbose=False)
+
+
+# -- Keras ------------------------------------------------------------------------------
+def bare_keras_epoch_factory(x: np.ndarray):
+    """A minimal Keras VAE: a Model with a custom train_step that tracks only the loss."""
+    import keras
+    import tensorflow as tf
+
+    ops = keras.ops
+
+    class BareVAE(keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc = keras.layers.Dense(400, activation="relu")
+            self.mu = keras.layers.Dense(20)
+            self.logvar = keras.layers.Dense(20)
+            self.dec_h = keras.layers.Dense(400, activation="relu")
+            self.dec_o = keras.layers.Dense(784)
+            self.noise = keras.random.SeedGenerator(0)
+            self.tracker = keras.metrics.Mean(name="loss")
+
+        @property
+        def metrics(self):
+            return [self.tracker]
+
+        def call(self, xb):
+            h = self.enc(ops.reshape(xb, (-1, 784)))
+            return self.mu(h), self.logvar(h)
+
+        def train_step(self, xb):
+            xb = ops.reshape(xb, (-1, 784))
+            with tf.GradientTape() as tape:
+                mu, logvar = self(xb)
+                z = mu + ops.exp(0.5 * logvar) * keras.random.normal(ops.shape(mu), seed=self.noise)
+                logits = self.dec_o(self.dec_h(z))
+                rec = ops.sum(ops.softplus(logits) - xb * logits, axis=1)
+                kl = 0.5 * ops.sum(ops.square(mu) + ops.exp(logvar) - 1 - logvar, axis=1)
+                loss = ops.mean(rec + kl)
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply(grads, self.trainable_weights)
+            self.tracker.update_state(loss)
+            return {"loss": self.tracker.result()}
+
+    keras.utils.set_random_seed(0)
+    model = BareVAE()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-8), jit_compile=False)
+    return lambda: model.fit(x, epochs=1, batch_size=BATCH, shuffle=True, verbose=0)
+
+
+def vaelib_keras_epoch_factory(x: np.ndarray):
+    from vaelib import keras as vl
+
+    vl.seed_everything(0)
+    model = vl.VAE("mlp", latent_dim=20, hidden_dim=400)
+    return lambda: vl.fit(model, x, epochs=1, batch_size=BATCH, verbose=False)
+
+
+def time_epochs(contenders: dict[str, callable], epochs: int) -> dict[str, list[float]]:
+    """Seconds per epoch of each contender, interleaved, after one warm-up epoch each."""
+    for run in contenders.values():
+        run()  # warm-up: graph tracing, allocator, caches
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(epochs):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender (median reported)")
+    parser.add_argument("--train-size", type=int, default=60000, help="training images (Fashion-MNIST train)")
+    args = parser.parse_args()
+
+    import torch
+    import tensorflow as tf
+
+    torch.set_num_threads(THREADS)
+    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
+
+    x = load_fashion_mnist("train").images[: args.train_size]
+    print(f"MLP VAE 784-400-20, batch {BATCH}, Fashion-MNIST train ({len(x):,} images), "
+          f"{THREADS} CPU threads; median of {args.epochs} interleaved epochs after a warm-up")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"python {platform.python_version()}, torch {torch.__version__}, tensorflow {tf.__version__}")
+    rows = []
+    for framework, bare, lib in (
+        ("PyTorch", bare_torch_epoch_factory, vaelib_torch_epoch_factory),
+        ("Keras", bare_keras_epoch_factory, vaelib_keras_epoch_factory),
+    ):
+        times = time_epochs({"bare": bare(x), "vaelib": lib(x)}, args.epochs)
+        rate = {name: len(x) / statistics.median(t) for name, t in times.items()}
+        rows.append((framework, rate["bare"], rate["vaelib"], rate["vaelib"] / rate["bare"]))
+
+    print(f"\n| framework | bare loop (img/s) | vaelib (img/s) | ratio vaelib/bare | bar >= 0.95 |")
+    print("|---|---:|---:|---:|:---:|")
+    for framework, bare_rate, lib_rate, ratio in rows:
+        print(f"| {framework} | {bare_rate:,.0f} | {lib_rate:,.0f} | {ratio:.3f} | {'yes' if ratio >= 0.95 else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()
