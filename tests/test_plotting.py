@@ -95,6 +95,11 @@ def test_latent_manifold_decodes_a_grid():
     plotting.latent_manifold(decode, n=5, extent="quantiles")
     # Quantiles (i + 0.5) / n of N(0, 1): 0.1 -> -1.2816, 0.5 -> 0.
     np.testing.assert_allclose(np.unique(seen["z"][:, 0])[[0, 2]], [-1.281552, 0.0], atol=1e-5)
+    ax = plotting.latent_manifold(decode, n=3, extent=((0, 4), (-1, 1))).axes[0]
+    np.testing.assert_allclose(np.unique(seen["z"][:, 0]), [0, 2, 4])
+    np.testing.assert_allclose(np.unique(seen["z"][:, 1]), [-1, 0, 1])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.0", "2.0", "4.0"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1.0", "0.0", "-1.0"]  # larger z2 on top
 
 
 def test_training_curves_train_and_val_lines():
@@ -149,6 +154,7 @@ def test_save_figure_failure_leaves_nothing(tmp_path, images, monkeypatch):
         (lambda: plotting.latent_manifold("decoder"), TypeError, "^decode_fn: expected a callable"),
         (lambda: plotting.latent_manifold(lambda z: np.zeros((3, 28, 28)), n=4), ValueError, "^decode_fn: returned 3 images"),
         (lambda: plotting.latent_manifold(lambda z: z, extent=-1.0), ValueError, "^extent: expected a positive"),
+        (lambda: plotting.latent_manifold(lambda z: z, extent=((1, 0), (0, 1))), ValueError, "^extent: expected"),
         (lambda: plotting.training_curves([1, 2]), TypeError, "^history: expected a dict"),
         (lambda: plotting.training_curves({"loss": [1.0]}, keys=["kl"]), ValueError, "^keys: 'kl' is not in history"),
         (lambda: plotting.save_figure("fig", "a.png"), TypeError, "^fig: expected a matplotlib Figure"),

@@ -289,7 +289,7 @@ def latent_scatter(
 def latent_manifold(
     decode_fn: Callable[[np.ndarray], Any],
     n: int = 15,
-    extent: float | str = 3.0,
+    extent: float | str | tuple[tuple[float, float], tuple[float, float]] = 3.0,
     ax: Axes | None = None,
     *,
     title: str | None = None,
@@ -303,9 +303,11 @@ def latent_manifold(
         Maps a float32 array of codes, shape (n*n, 2), to images of shape (n*n, H, W).
     n : int
         Grid points per axis.
-    extent : float or "quantiles"
-        A float ``a`` gives the grid ``linspace(-a, a, n)``; ``"quantiles"`` places the
-        points at the quantiles ``(i + 0.5) / n`` of a standard normal (the prior of a VAE).
+    extent : float, "quantiles" or ((lo1, hi1), (lo2, hi2))
+        A float ``a`` gives the grid ``linspace(-a, a, n)`` on both axes; ``"quantiles"``
+        places the points at the quantiles ``(i + 0.5) / n`` of a standard normal (the prior
+        of a VAE); a pair of ranges spans each axis separately (e.g. the range of an
+        autoencoder's codes).
     ax : matplotlib Axes, optional
         Draw here instead of a new figure.
     title : str, optional
@@ -319,16 +321,9 @@ def latent_manifold(
         raise TypeError(f"decode_fn: expected a callable codes -> images, got {type(decode_fn).__name__}")
     if not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n: expected an integer >= 2, got {n!r}")
-    if isinstance(extent, str):
-        if extent != "quantiles":
-            raise ValueError(f"extent: expected a positive float or 'quantiles', got {extent!r}")
-        grid = _normal_quantiles((np.arange(n) + 0.5) / n)
-    else:
-        if not np.isfinite(extent) or extent <= 0:
-            raise ValueError(f"extent: expected a positive float or 'quantiles', got {extent!r}")
-        grid = np.linspace(-extent, extent, n)
-    # Row r shows z2 = grid[n-1-r] so that "up" in the figure is larger z2.
-    z1, z2 = np.meshgrid(grid, grid[::-1])
+    grid_x, grid_y = _grid_axes(extent, n)
+    # Row r shows z2 = grid_y[n-1-r] so that "up" in the figure is larger z2.
+    z1, z2 = np.meshgrid(grid_x, grid_y[::-1])
     codes = np.stack([z1.ravel(), z2.ravel()], axis=1).astype(np.float32)
     images = _as_images(np.asarray(_to_numpy(decode_fn(codes))), "decode_fn(codes)")
     if images.shape[0] != n * n:
@@ -339,13 +334,32 @@ def latent_manifold(
     centres_x = np.arange(n) * (w + 1) + w / 2
     centres_y = np.arange(n) * (h + 1) + h / 2
     ticks = np.linspace(0, n - 1, min(n, 5)).round().astype(int)
-    used_ax.set_xticks(centres_x[ticks], [f"{grid[i]:.1f}" for i in ticks])
-    used_ax.set_yticks(centres_y[ticks], [f"{grid[::-1][i]:.1f}" for i in ticks])
+    used_ax.set_xticks(centres_x[ticks], [f"{grid_x[i]:.1f}" for i in ticks])
+    used_ax.set_yticks(centres_y[ticks], [f"{grid_y[::-1][i]:.1f}" for i in ticks])
     used_ax.set_xlabel("$z_1$")
     used_ax.set_ylabel("$z_2$")
     if title:
         used_ax.set_title(title)
     return fig
+
+
+def _grid_axes(extent: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The n grid values along z1 and along z2 that ``extent`` asks for."""
+    message = f"extent: expected a positive float, 'quantiles' or ((lo1, hi1), (lo2, hi2)), got {extent!r}"
+    if isinstance(extent, str):
+        if extent != "quantiles":
+            raise ValueError(message)
+        grid = _normal_quantiles((np.arange(n) + 0.5) / n)
+        return grid, grid
+    if np.ndim(extent) == 0:
+        if not np.isfinite(extent) or extent <= 0:
+            raise ValueError(message)
+        grid = np.linspace(-extent, extent, n)
+        return grid, grid
+    bounds = np.asarray(extent, dtype=np.float64)
+    if bounds.shape != (2, 2) or not np.all(np.isfinite(bounds)) or np.any(bounds[:, 1] <= bounds[:, 0]):
+        raise ValueError(message)
+    return np.linspace(*bounds[0], n), np.linspace(*bounds[1], n)
 
 
 def _normal_quantiles(p: np.ndarray) -> np.ndarray:
