@@ -93,7 +93,7 @@ def _is_external(url: str) -> bool:
 @pytest.fixture(scope="module")
 def site(built_book: Path) -> Site:
     """The parsed build."""
-    return Site(built_book)
+    return Site(built_book.resolve())
 
 
 def test_internal_links_resolve(site: Site, request: pytest.FixtureRequest) -> None:
