@@ -153,6 +153,29 @@ def word_dropout(
     return ops.where(ops.logical_and(drop, ops.logical_not(special)), ops.full_like(tokens, unk_id), tokens)
 
 
+# -- compiled forward passes --------------------------------------------------------------
+# Outside fit, Keras runs eagerly, and an eager GRU steps through time in Python: slow. These
+# graph-compiled passes (traced once per model and input signature) serve evaluation and decoding.
+@tf.function(reduce_retracing=True)
+def _graph_encode(model: Any, tokens: Any) -> Any:
+    return model._encode(tokens)
+
+
+@tf.function(reduce_retracing=True)
+def _graph_terms(model: Any, tokens: Any, eps: Any) -> Any:
+    return model._terms(tokens, eps, 0.0)
+
+
+@tf.function(reduce_retracing=True)
+def _graph_nll(model: Any, tokens: Any, z: Any) -> Any:
+    return model.sentence_nll(tokens, z)
+
+
+@tf.function(reduce_retracing=True)
+def _graph_step(model: Any, token_ids: Any, state: Any) -> Any:
+    return model.step(token_ids, state)
+
+
 # -- models -------------------------------------------------------------------------------
 class _GRU(layers.GRU):
     """A GRU (reset_after=True, torch's formula) whose weights sit under the layer's own path.
@@ -272,7 +295,7 @@ class SentenceVAE(_TextModel):
 
     def encode(self, tokens: Any) -> tuple[Any, Any]:
         """Posterior parameters ``(mu, logvar)``, each (B, latent_dim)."""
-        return self._encode(self._tokens(tokens))
+        return _graph_encode(self, self._tokens(tokens))
 
     def _initial_state(self, z: Any, batch: Any) -> Any:
         return ops.tanh(self.latent_to_hidden(z))
@@ -311,7 +334,9 @@ class SentenceVAE(_TextModel):
         tokens = self._tokens(tokens)
         if eps is not None:
             eps = self._check_z(eps, int(tokens.shape[0]), name="eps")
-        nll, mu, logvar = self._terms(tokens, eps, 0.0)
+        if eps is None:
+            eps = keras.random.normal((int(tokens.shape[0]), self.latent_dim), seed=self.noise)
+        nll, mu, logvar = _graph_terms(self, tokens, eps)
         kl = gaussian_kl(mu, logvar)
         return ELBOTerms(-nll - kl, -nll, kl)
 
@@ -330,10 +355,10 @@ class SentenceVAE(_TextModel):
         """Importance log-weights ``log p(x|z) + log p(z) - log q(z|x)`` for noise eps (K, B, D)."""
         tokens = self._tokens(tokens)
         eps = ops.convert_to_tensor(np.asarray(eps, dtype=np.float32))
-        mu, logvar = self._encode(tokens)
+        mu, logvar = _graph_encode(self, tokens)
         k, b = int(eps.shape[0]), int(tokens.shape[0])
         z = mu + ops.exp(0.5 * logvar) * eps  # (K, B, D)
-        nll = ops.reshape(self.sentence_nll(ops.tile(tokens, (k, 1)), ops.reshape(z, (k * b, -1))), (k, b))
+        nll = ops.reshape(_graph_nll(self, ops.tile(tokens, (k, 1)), ops.reshape(z, (k * b, -1))), (k, b))
         log_prior = log_normal_pdf(z, ops.zeros_like(z), ops.zeros_like(z))
         log_q = log_normal_pdf(z, mu, logvar)
         return -nll + log_prior - log_q
@@ -362,7 +387,7 @@ class RNNLanguageModel(_TextModel):
 
     def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
         """The exact log-likelihood per sentence, as ``ELBOTerms`` with a zero KL (eps unused)."""
-        ll = -self.sentence_nll(self._tokens(tokens), None)
+        ll = -_graph_nll(self, self._tokens(tokens), None)
         return ELBOTerms(ll, ll, ops.zeros_like(ll))
 
     def loss_terms(self, tokens: Any, beta: Any = 1.0, training: bool = False) -> dict[str, Any]:
@@ -378,17 +403,18 @@ def _check_vae(model: Any, what: str) -> None:
 
 
 def _decode(model: _TextModel, state: Any, max_length: int, temperature: float | None,
-            rng: np.random.Generator | None) -> np.ndarray:
+            rng: np.random.Generator | None, allow_unk: bool = True) -> np.ndarray:
     """Run the decoder from ``state`` (N, H); greedy when ``temperature`` is None."""
+    banned = [model.pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id])
     max_length = check_positive_int("max_length", max_length)
     n = int(state.shape[0])
     out = np.full((n, max_length), model.pad_id, dtype=np.int64)
     done = np.zeros(n, dtype=bool)
     token = np.full((n,), model.bos_id, dtype=np.int32)
     for t in range(max_length):
-        logits, state = model.step(ops.convert_to_tensor(token), state)
+        logits, state = _graph_step(model, ops.convert_to_tensor(token), state)
         logits = to_numpy(logits).astype(np.float64)
-        logits[:, [model.pad_id, model.bos_id]] = -np.inf  # never generate these
+        logits[:, banned] = -np.inf  # never generate these
         if temperature is None:
             nxt = logits.argmax(-1)
         else:
@@ -407,8 +433,10 @@ def _decode(model: _TextModel, state: Any, max_length: int, temperature: float |
     return out
 
 
-def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30) -> np.ndarray:
+def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30, allow_unk: bool = True) -> np.ndarray:
     """Decode the most likely word at each step from latents z (N, latent_dim).
+
+    ``allow_unk=False`` never emits ``<unk>`` (small models otherwise decode mostly ``<unk>``).
 
     Returns
     -------
@@ -417,11 +445,11 @@ def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30) -> np.ndarra
     """
     _check_vae(model, "greedy_decode")
     z = model._check_z(z)
-    return _decode(model, model._initial_state(z, 0), max_length, None, None)
+    return _decode(model, model._initial_state(z, 0), max_length, None, None, allow_unk)
 
 
 def sample_decode(model: SentenceVAE, z: Any, max_length: int = 30, temperature: float = 1.0,
-                  seed: int | None = None) -> np.ndarray:
+                  seed: int | None = None, allow_unk: bool = True) -> np.ndarray:
     """Decode by sampling each word from the decoder's softmax at ``temperature``.
 
     Same arguments and result as :func:`greedy_decode`, plus ``temperature`` (> 0) and ``seed``.
@@ -430,11 +458,12 @@ def sample_decode(model: SentenceVAE, z: Any, max_length: int = 30, temperature:
     if not temperature > 0:
         raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
     z = model._check_z(z)
-    return _decode(model, model._initial_state(z, 0), max_length, float(temperature), np.random.default_rng(seed))
+    return _decode(model, model._initial_state(z, 0), max_length, float(temperature), np.random.default_rng(seed),
+                   allow_unk)
 
 
 def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: float = 1.0,
-                 seed: int | None = None, greedy: bool = False) -> np.ndarray:
+                 seed: int | None = None, greedy: bool = False, allow_unk: bool = True) -> np.ndarray:
     """Generate n sentences: z ~ N(0, I) then decode (a language model samples from its start).
 
     ``greedy=True`` decodes each prior draw greedily (a language model then repeats one sentence).
@@ -450,10 +479,11 @@ def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: f
         raise TypeError(f"model: expected a SentenceVAE or RNNLanguageModel, got {type(model).__name__}")
     if not greedy and not temperature > 0:
         raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
-    return _decode(model, state, max_length, None if greedy else float(temperature), rng)
+    return _decode(model, state, max_length, None if greedy else float(temperature), rng, allow_unk)
 
 
-def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30) -> np.ndarray:
+def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30,
+             allow_unk: bool = True) -> np.ndarray:
     """Greedy decodings of evenly spaced points between two sentences' posterior means.
 
     Parameters
@@ -474,7 +504,7 @@ def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, m
     mu_a = to_numpy(model.encode([np.asarray(tokens_a)])[0])
     mu_b = to_numpy(model.encode([np.asarray(tokens_b)])[0])
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-    return greedy_decode(model, (1 - t) * mu_a + t * mu_b, max_length)
+    return greedy_decode(model, (1 - t) * mu_a + t * mu_b, max_length, allow_unk)
 
 
 # -- evaluation ---------------------------------------------------------------------------

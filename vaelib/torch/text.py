@@ -339,8 +339,9 @@ def _check_vae(model: Any, what: str) -> None:
 
 @torch.no_grad()
 def _decode(model: _TextModel, state: torch.Tensor, max_length: int, temperature: float | None,
-            rng: np.random.Generator | None) -> np.ndarray:
+            rng: np.random.Generator | None, allow_unk: bool = True) -> np.ndarray:
     """Run the decoder from ``state`` (N, H); greedy when ``temperature`` is None."""
+    banned = [model.pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id])
     max_length = check_positive_int("max_length", max_length)
     n = state.shape[0]
     out = np.full((n, max_length), model.pad_id, dtype=np.int64)
@@ -348,7 +349,7 @@ def _decode(model: _TextModel, state: torch.Tensor, max_length: int, temperature
     token = torch.full((n,), model.bos_id, dtype=torch.int64, device=model.device)
     for t in range(max_length):
         logits, state = model.step(token, state)
-        logits[:, [model.pad_id, model.bos_id]] = -math.inf  # never generate these
+        logits[:, banned] = -math.inf  # never generate these
         if temperature is None:
             nxt = logits.argmax(-1).cpu().numpy()
         else:
@@ -366,8 +367,10 @@ def _decode(model: _TextModel, state: torch.Tensor, max_length: int, temperature
     return out
 
 
-def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30) -> np.ndarray:
+def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30, allow_unk: bool = True) -> np.ndarray:
     """Decode the most likely word at each step from latents z (N, latent_dim).
+
+    ``allow_unk=False`` never emits ``<unk>`` (small models otherwise decode mostly ``<unk>``).
 
     Returns
     -------
@@ -376,11 +379,11 @@ def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30) -> np.ndarra
     """
     _check_vae(model, "greedy_decode")
     z = model._check_z(z)
-    return _decode(model, model._initial_state(z, 0)[0], max_length, None, None)
+    return _decode(model, model._initial_state(z, 0)[0], max_length, None, None, allow_unk)
 
 
 def sample_decode(model: SentenceVAE, z: Any, max_length: int = 30, temperature: float = 1.0,
-                  seed: int | None = None) -> np.ndarray:
+                  seed: int | None = None, allow_unk: bool = True) -> np.ndarray:
     """Decode by sampling each word from the decoder's softmax at ``temperature``.
 
     Same arguments and result as :func:`greedy_decode`, plus ``temperature`` (> 0) and ``seed``.
@@ -389,11 +392,12 @@ def sample_decode(model: SentenceVAE, z: Any, max_length: int = 30, temperature:
     if not temperature > 0:
         raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
     z = model._check_z(z)
-    return _decode(model, model._initial_state(z, 0)[0], max_length, float(temperature), np.random.default_rng(seed))
+    return _decode(model, model._initial_state(z, 0)[0], max_length, float(temperature), np.random.default_rng(seed),
+                   allow_unk)
 
 
 def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: float = 1.0,
-                 seed: int | None = None, greedy: bool = False) -> np.ndarray:
+                 seed: int | None = None, greedy: bool = False, allow_unk: bool = True) -> np.ndarray:
     """Generate n sentences: z ~ N(0, I) then decode (a language model samples from its start).
 
     ``greedy=True`` decodes each prior draw greedily (a language model then repeats one sentence).
@@ -409,10 +413,11 @@ def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: f
         raise TypeError(f"model: expected a SentenceVAE or RNNLanguageModel, got {type(model).__name__}")
     if not greedy and not temperature > 0:
         raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
-    return _decode(model, state, max_length, None if greedy else float(temperature), rng)
+    return _decode(model, state, max_length, None if greedy else float(temperature), rng, allow_unk)
 
 
-def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30) -> np.ndarray:
+def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30,
+             allow_unk: bool = True) -> np.ndarray:
     """Greedy decodings of evenly spaced points between two sentences' posterior means.
 
     Parameters
@@ -435,7 +440,7 @@ def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, m
         mu_b, _ = model.encode([np.asarray(tokens_b)])
         t = torch.linspace(0.0, 1.0, steps, device=model.device)[:, None]
         z = (1 - t) * mu_a + t * mu_b
-    return greedy_decode(model, to_numpy(z), max_length)
+    return greedy_decode(model, to_numpy(z), max_length, allow_unk)
 
 
 # -- evaluation ---------------------------------------------------------------------------
