@@ -509,7 +509,7 @@ def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, m
 
 # -- evaluation ---------------------------------------------------------------------------
 def evaluate_text(model: _TextModel, sequences: Any, batch_size: int = 64, k: int = 10, seed: int = 0,
-                  chunk_size: int = 256) -> dict[str, float]:
+                  chunk_size: int = 128) -> dict[str, float]:
     """Held-out metrics of a text model, per sentence, in nats.
 
     Parameters
@@ -634,7 +634,7 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
         with warnings.catch_warnings():  # Model.fit's note that shuffle is ignored: batches_by_length shuffles
             warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
             return run_fit(model, _token_dataset(train, batch_size, True),
-                           None if valid is None else _token_dataset(valid, 256, False), epochs=epochs,
+                           None if valid is None else _token_dataset(valid, 64, False), epochs=epochs,
                            batch_size=None, learning_rate=learning_rate, beta=beta, verbose=verbose)
     finally:
         model.free_bits, model.word_dropout_rate = saved

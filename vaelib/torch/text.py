@@ -471,7 +471,7 @@ def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PA
 
 
 def evaluate_text(model: _TextModel, sequences: Any, batch_size: int = 64, k: int = 10, seed: int = 0,
-                  chunk_size: int = 256) -> dict[str, float]:
+                  chunk_size: int = 128) -> dict[str, float]:
     """Held-out metrics of a text model, per sentence, in nats.
 
     Parameters
@@ -585,7 +585,7 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
 
     def val_batches() -> Iterable[torch.Tensor]:
         assert valid is not None
-        return (torch.as_tensor(b, device=device) for b in batches_by_length(valid, 256, shuffle=False))
+        return (torch.as_tensor(b, device=device) for b in batches_by_length(valid, 64, shuffle=False))
 
     saved = (model.free_bits, model.word_dropout_rate)
     model.free_bits, model.word_dropout_rate = float(free_bits), rate
