@@ -23,6 +23,7 @@ from torch import nn
 
 from vaelib import metrics, schedules
 from vaelib._checks import check_fit_args, check_positive_int
+from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_sequences, check_tokens
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length, pad_batch
 from vaelib.torch.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf
@@ -40,46 +41,6 @@ __all__ = [
     "evaluate_text",
     "fit_text",
 ]
-
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
-
-
-# -- input validation -------------------------------------------------------------------
-def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:
-    """Return a padded (B, T) int64 batch, or raise a one-line error naming ``name``.
-
-    Accepts a (B, T) integer array/tensor or a list of 1-D id sequences (padded here).
-    Padding must only trail: the encoder reads each sentence up to its last token.
-    """
-    if isinstance(tokens, torch.Tensor):
-        tokens = tokens.detach().cpu().numpy()
-    if isinstance(tokens, (list, tuple)):
-        tokens = pad_batch(check_sequences(name, tokens, vocab_size, pad_id), pad_id=pad_id)
-    arr = np.asarray(tokens)
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name}: expected integer token ids, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise ValueError(f"{name}: expected shape (batch, length), got shape {arr.shape}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name}: expected at least one sentence of at least one token, got shape {arr.shape}")
-    lo, hi = int(arr.min()), int(arr.max())
-    if lo < 0 or hi >= vocab_size:
-        bad = lo if lo < 0 else hi
-        raise ValueError(f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})")
-    real = arr != pad_id
-    if not real[:, 0].all():
-        row = int(np.argmin(real[:, 0]))
-        raise ValueError(f"{name}: sentence {row} is empty (starts with <pad>)")
-    if (real[:, 1:] & ~real[:, :-1]).any():
-        row = int(np.argmax((real[:, 1:] & ~real[:, :-1]).any(1)))
-        raise ValueError(f"{name}: sentence {row} has a token after <pad>; pad only at the end")
-    return arr.astype(np.int64, copy=False)
-
-
-def _check_rate(rate: float) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
-        raise ValueError(f"rate: expected a number in [0, 1], got {rate!r}")
-    return float(rate)
 
 
 # -- word dropout -------------------------------------------------------------------------
@@ -115,7 +76,7 @@ def word_dropout(
     Tensor of int64
         Same shape as ``tokens``.
     """
-    rate = _check_rate(rate)
+    rate = check_rate(rate)
     if not isinstance(tokens, torch.Tensor):
         arr = np.asarray(tokens)
         if not np.issubdtype(arr.dtype, np.integer):
@@ -145,7 +106,7 @@ class _TextModel(nn.Module):
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.embed_dim = check_positive_int("embed_dim", embed_dim)
         self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
-        self.word_dropout_rate = _check_rate(word_dropout)
+        self.word_dropout_rate = check_rate(word_dropout)
         self.pad_id, self.bos_id, self.eos_id, self.unk_id = pad_id, bos_id, eos_id, unk_id
         self.free_bits = 0.0  # nats per latent dimension; fit_text sets it
         self.embedding = nn.Embedding(vocab_size, embed_dim)
@@ -444,32 +405,6 @@ def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, m
 
 
 # -- evaluation ---------------------------------------------------------------------------
-def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PAD) -> list[np.ndarray]:
-    """Return a list of 1-D int64 sentences, or raise a one-line error naming ``name``.
-
-    Accepts a list of id arrays (``w1 .. wn <eos>``) or a padded (N, T) array.
-    """
-    if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
-        check_tokens(name, sequences, vocab_size, pad_id)
-        return [row[row != pad_id].astype(np.int64) for row in sequences]
-    if not isinstance(sequences, (list, tuple)) or len(sequences) == 0:
-        raise ValueError(f"{name}: expected a non-empty list of token-id arrays, got {type(sequences).__name__}")
-    seqs = [np.asarray(s) for s in sequences]
-    for i, s in enumerate(seqs):
-        if s.ndim != 1 or s.size == 0:
-            raise ValueError(f"{name}: sentence {i} should be a non-empty 1-D id array, got shape {s.shape}")
-        if not np.issubdtype(s.dtype, np.integer):
-            raise TypeError(f"{name}: expected integer token ids, got dtype {s.dtype} in sentence {i}")
-    flat = np.concatenate(seqs)
-    lo, hi = int(flat.min()), int(flat.max())
-    if lo < 0 or hi >= vocab_size:
-        bad = lo if lo < 0 else hi
-        raise ValueError(f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})")
-    if (flat == pad_id).any():
-        raise ValueError(f"{name}: contains <pad> (id {pad_id}) inside a sentence")
-    return [s.astype(np.int64, copy=False) for s in seqs]
-
-
 def evaluate_text(model: _TextModel, sequences: Any, batch_size: int = 64, k: int = 10, seed: int = 0,
                   chunk_size: int = 128) -> dict[str, float]:
     """Held-out metrics of a text model, per sentence, in nats.
@@ -573,7 +508,7 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
     valid = None if valid_seqs is None else check_sequences("valid_seqs", valid_seqs, model.vocab_size, model.pad_id)
     if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or not free_bits >= 0:
         raise ValueError(f"free_bits: expected a non-negative number of nats, got {free_bits!r}")
-    rate = model.word_dropout_rate if word_dropout is None else _check_rate(word_dropout)
+    rate = model.word_dropout_rate if word_dropout is None else check_rate(word_dropout)
     if seed is not None:
         seed_everything(seed)
     device = model.device

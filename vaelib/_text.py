@@ -1,0 +1,79 @@
+"""Token-id validation shared by both backends' text models (framework-free).
+
+Token batches are small integer arrays, so both backends check them in NumPy, once, with the
+same one-line messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vaelib.data import pad_batch
+from vaelib.exercises._report import _to_numpy
+
+__all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_rate"]
+
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+
+
+def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:
+    """Return a padded (B, T) int64 batch, or raise a one-line error naming ``name``.
+
+    Accepts a (B, T) integer array/tensor or a list of 1-D id sequences (padded here).
+    Padding must only trail: the encoder reads each sentence up to its last token.
+    """
+    if isinstance(tokens, (list, tuple)):
+        tokens = pad_batch(check_sequences(name, tokens, vocab_size, pad_id), pad_id=pad_id)
+    arr = np.asarray(_to_numpy(tokens))
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name}: expected integer token ids, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected shape (batch, length), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one sentence of at least one token, got shape {arr.shape}")
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})")
+    real = arr != pad_id
+    if not real[:, 0].all():
+        row = int(np.argmin(real[:, 0]))
+        raise ValueError(f"{name}: sentence {row} is empty (starts with <pad>)")
+    if (real[:, 1:] & ~real[:, :-1]).any():
+        row = int(np.argmax((real[:, 1:] & ~real[:, :-1]).any(1)))
+        raise ValueError(f"{name}: sentence {row} has a token after <pad>; pad only at the end")
+    return arr.astype(np.int64, copy=False)
+
+
+def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PAD) -> list[np.ndarray]:
+    """Return a list of 1-D int64 sentences, or raise a one-line error naming ``name``.
+
+    Accepts a list of id arrays (``w1 .. wn <eos>``) or a padded (N, T) array.
+    """
+    if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
+        check_tokens(name, sequences, vocab_size, pad_id)
+        return [row[row != pad_id].astype(np.int64) for row in sequences]
+    if not isinstance(sequences, (list, tuple)) or len(sequences) == 0:
+        raise ValueError(f"{name}: expected a non-empty list of token-id arrays, got {type(sequences).__name__}")
+    seqs = [np.asarray(s) for s in sequences]
+    for i, s in enumerate(seqs):
+        if s.ndim != 1 or s.size == 0:
+            raise ValueError(f"{name}: sentence {i} should be a non-empty 1-D id array, got shape {s.shape}")
+        if not np.issubdtype(s.dtype, np.integer):
+            raise TypeError(f"{name}: expected integer token ids, got dtype {s.dtype} in sentence {i}")
+    flat = np.concatenate(seqs)
+    lo, hi = int(flat.min()), int(flat.max())
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{name}: token id {bad} is outside the vocabulary [0, {vocab_size})")
+    if (flat == pad_id).any():
+        raise ValueError(f"{name}: contains <pad> (id {pad_id}) inside a sentence")
+    return [s.astype(np.int64, copy=False) for s in seqs]
+
+
+def check_rate(rate: float) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate: expected a number in [0, 1], got {rate!r}")
+    return float(rate)
