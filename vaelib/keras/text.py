@@ -10,7 +10,6 @@ in nats, summed over the sentence's tokens, with padding masked out.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -568,10 +567,8 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
     # Read when fit traces train_step (run_fit compiles afresh, so every call retraces).
     model.free_bits, model.word_dropout_rate = float(free_bits), rate
     try:
-        with warnings.catch_warnings():  # Model.fit's note that shuffle is ignored: batches_by_length shuffles
-            warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
-            return run_fit(model, _token_dataset(train, batch_size, True),
-                           None if valid is None else _token_dataset(valid, 64, False), epochs=epochs,
-                           batch_size=None, learning_rate=learning_rate, beta=beta, verbose=verbose)
+        return run_fit(model, _token_dataset(train, batch_size, True),
+                       None if valid is None else _token_dataset(valid, 64, False), epochs=epochs,
+                       batch_size=None, learning_rate=learning_rate, beta=beta, verbose=verbose)
     finally:
         model.free_bits, model.word_dropout_rate = saved

@@ -114,7 +114,8 @@ def run_fit(
         callbacks.append(_ScheduleBeta(schedule))
     keras_history = model.fit(
         train, validation_data=validation, epochs=epochs, batch_size=batch_size,
-        shuffle=True, callbacks=callbacks, verbose=1 if verbose else 0,
+        # A tf.data pipeline brings its own order (and fit warns if asked to shuffle it).
+        shuffle=not isinstance(train, tf.data.Dataset), callbacks=callbacks, verbose=1 if verbose else 0,
     )
     history = History()
     for name, values in keras_history.history.items():
