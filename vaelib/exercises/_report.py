@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["CheckFailed", "run_check", "call_learner", "expect_close"]
+__all__ = ["CheckFailed", "run_check", "call_learner", "call_quietly", "expect_close", "as_float_array", "compare", "fmt"]
 
 
 class CheckFailed(Exception):
@@ -82,3 +83,63 @@ def run_check(name: str, body: Callable[[], str | None]) -> bool:
         return False
     print(f"✓ {name}: correct" + (f" ({note})" if note else ""))
     return True
+
+
+# -- helpers the chapter checkers share --------------------------------------------------
+_RTOL, _ATOL = 1e-4, 1e-6  # the checkers' default tolerances
+
+
+def call_quietly(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call the learner's function with NumPy's overflow/NaN warnings silenced: the verdict reports them."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return call_learner(fn, *args)
+
+
+def as_float_array(got: Any, quantity: str) -> np.ndarray:
+    if got is None:
+        raise CheckFailed(f"your function returned None, expected an array with one {quantity} per example (is `return` missing?)")
+    try:
+        return np.asarray(_to_numpy(got), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"your function returned {type(got).__name__}, expected an array with one {quantity} per example") from None
+
+
+def compare(got: Any, ref: np.ndarray, *, quantity: str, describe: Callable[[tuple], str],
+             shape_hint: str, mistakes: dict[str, np.ndarray], nonfinite_hint: str) -> None:
+    """Raise CheckFailed with a one-line diagnosis unless ``got`` matches ``ref``.
+
+    ``describe(idx)`` names the case behind element ``idx`` of ``ref`` (e.g. its inputs);
+    ``mistakes`` maps a hint to what a typical wrong formula returns on the same inputs.
+    """
+    arr = as_float_array(got, quantity)
+    if arr.shape != ref.shape:
+        raise CheckFailed(f"your result has shape {arr.shape}: expected shape {ref.shape}, {shape_hint}")
+    if np.allclose(arr, ref, rtol=_RTOL, atol=_ATOL):
+        return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0])
+        raise CheckFailed(f"your {quantity} is {arr[idx]} {describe(idx)}: expected {ref[idx]:.4f} ({nonfinite_hint})")
+    for hint, wrong in mistakes.items():
+        if wrong.shape == ref.shape and np.allclose(arr, wrong, rtol=_RTOL, atol=_ATOL):
+            idx = worst_case(arr, ref)
+            raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f} ({hint})")
+    idx = worst_case(arr, ref)
+    raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f}")
+
+
+def worst_case(arr: np.ndarray, ref: np.ndarray) -> tuple:
+    return np.unravel_index(np.argmax(np.abs(arr - ref)), ref.shape) if ref.ndim else ()
+
+
+def fmt(values: np.ndarray) -> str:
+    values = np.asarray(values)
+    if values.size == 1:
+        return f"{values.item():g}"
+    return np.array2string(values, precision=3, separator=", ", threshold=8)
+
+
+# ---------------------------------------------------------------------------------------
+# exercise: the closed-form Gaussian KL
+# ---------------------------------------------------------------------------------------

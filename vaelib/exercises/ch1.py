@@ -14,7 +14,7 @@ import numpy as np
 
 from vaelib.exercises._report import CheckFailed, run_check
 # The learner-calling helpers are shared with chapter 2 (warnings silenced, tensors to NumPy).
-from vaelib.exercises.ch2 import _as_float_array as _as_array, _call_quietly as _call
+from vaelib.exercises._report import as_float_array as _as_array, call_quietly as _call
 
 __all__ = ["check_pca_projection", "check_reconstruction_loss", "check_add_noise"]
 

@@ -9,12 +9,11 @@ converted to NumPy before comparison.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable
 
 import numpy as np
 
-from vaelib.exercises._report import CheckFailed, _to_numpy, call_learner, run_check
+from vaelib.exercises._report import CheckFailed, as_float_array, call_learner, call_quietly, compare, fmt, run_check
 
 __all__ = ["check_gaussian_kl", "check_importance_estimate", "check_ppca_log_likelihood"]
 
@@ -50,60 +49,6 @@ def _gaussian_log_density(x: np.ndarray, mu: np.ndarray, cov: np.ndarray, *, hal
 # ---------------------------------------------------------------------------------------
 # shared comparison: shape, finiteness, known mistakes, then the numbers
 # ---------------------------------------------------------------------------------------
-def _call_quietly(fn: Callable[..., Any], *args: Any) -> Any:
-    """Call the learner's function with NumPy's overflow/NaN warnings silenced: the verdict reports them."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return call_learner(fn, *args)
-
-
-def _as_float_array(got: Any, quantity: str) -> np.ndarray:
-    if got is None:
-        raise CheckFailed(f"your function returned None, expected an array with one {quantity} per example (is `return` missing?)")
-    try:
-        return np.asarray(_to_numpy(got), dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"your function returned {type(got).__name__}, expected an array with one {quantity} per example") from None
-
-
-def _compare(got: Any, ref: np.ndarray, *, quantity: str, describe: Callable[[tuple], str],
-             shape_hint: str, mistakes: dict[str, np.ndarray], nonfinite_hint: str) -> None:
-    """Raise CheckFailed with a one-line diagnosis unless ``got`` matches ``ref``.
-
-    ``describe(idx)`` names the case behind element ``idx`` of ``ref`` (e.g. its inputs);
-    ``mistakes`` maps a hint to what a typical wrong formula returns on the same inputs.
-    """
-    arr = _as_float_array(got, quantity)
-    if arr.shape != ref.shape:
-        raise CheckFailed(f"your result has shape {arr.shape}: expected shape {ref.shape}, {shape_hint}")
-    if np.allclose(arr, ref, rtol=_RTOL, atol=_ATOL):
-        return
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        idx = tuple(np.argwhere(bad)[0])
-        raise CheckFailed(f"your {quantity} is {arr[idx]} {describe(idx)}: expected {ref[idx]:.4f} ({nonfinite_hint})")
-    for hint, wrong in mistakes.items():
-        if wrong.shape == ref.shape and np.allclose(arr, wrong, rtol=_RTOL, atol=_ATOL):
-            idx = _worst(arr, ref)
-            raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f} ({hint})")
-    idx = _worst(arr, ref)
-    raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f}")
-
-
-def _worst(arr: np.ndarray, ref: np.ndarray) -> tuple:
-    return np.unravel_index(np.argmax(np.abs(arr - ref)), ref.shape) if ref.ndim else ()
-
-
-def _fmt(values: np.ndarray) -> str:
-    values = np.asarray(values)
-    if values.size == 1:
-        return f"{values.item():g}"
-    return np.array2string(values, precision=3, separator=", ", threshold=8)
-
-
-# ---------------------------------------------------------------------------------------
-# exercise: the closed-form Gaussian KL
-# ---------------------------------------------------------------------------------------
 def _kl_cases() -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(2)
     return [
@@ -130,12 +75,12 @@ def check_gaussian_kl(fn: Callable[[np.ndarray, np.ndarray], Any]) -> bool:
         for mu, logvar in _kl_cases():
             ref = _gaussian_kl(mu, logvar)
             d = mu.shape[-1]
-            got = _call_quietly(fn, mu.copy(), logvar.copy())
+            got = call_quietly(fn, mu.copy(), logvar.copy())
 
             def describe(idx: tuple, mu=mu, logvar=logvar) -> str:
-                return f"for mu={_fmt(mu[idx])}, logvar={_fmt(logvar[idx])}"
+                return f"for mu={fmt(mu[idx])}, logvar={fmt(logvar[idx])}"
 
-            arr = _as_float_array(got, "KL")
+            arr = as_float_array(got, "KL")
             if arr.shape == ref.shape and not np.allclose(arr, ref, rtol=_RTOL, atol=_ATOL) and np.any(arr < -1e-9):
                 idx = tuple(np.argwhere(arr < -1e-9)[0])
                 why = ("the sign is flipped" if np.allclose(arr, -ref, rtol=_RTOL, atol=_ATOL)
@@ -151,7 +96,7 @@ def check_gaussian_kl(fn: Callable[[np.ndarray, np.ndarray], Any]) -> bool:
                 "the '-1' inside the sum is missing (the KL must be 0 at mu=0, logvar=0)": ref + 0.5 * d,
                 "the mu² term is missing": ref - 0.5 * np.sum(mu**2, axis=-1),
             }
-            _compare(got, ref, quantity="KL", describe=describe, mistakes=mistakes,
+            compare(got, ref, quantity="KL", describe=describe, mistakes=mistakes,
                      shape_hint="one KL per example: sum over the last axis (axis=-1) only",
                      nonfinite_hint="exp(logvar) is the variance; no log of a negative number is needed")
         return "4 cases, including a batch of shape (2, 3, 4)"
@@ -184,10 +129,10 @@ def check_importance_estimate(fn: Callable[[np.ndarray], Any]) -> bool:
         for log_w in _log_weight_cases():
             ref = _log_mean_exp(log_w)
             k = log_w.shape[-1]
-            got = _call_quietly(fn, log_w.copy())
+            got = call_quietly(fn, log_w.copy())
 
             def describe(idx: tuple, log_w=log_w) -> str:
-                return f"for log-weights {_fmt(log_w[idx])}"
+                return f"for log-weights {fmt(log_w[idx])}"
 
             mistakes = {
                 f"that is log Σ_k w_k: the estimator averages the K={k} weights, subtract log K":
@@ -197,7 +142,7 @@ def check_importance_estimate(fn: Callable[[np.ndarray], Any]) -> bool:
                 "that is the largest log-weight alone: the other weights must be added to it":
                     np.max(log_w, axis=-1),
             }
-            _compare(got, ref, quantity="estimate", describe=describe, mistakes=mistakes,
+            compare(got, ref, quantity="estimate", describe=describe, mistakes=mistakes,
                      shape_hint="one estimate per example: reduce over the last axis (the K samples) only",
                      nonfinite_hint="exp overflows above ~709 and underflows below ~-745 in float64: "
                                     "subtract the largest log-weight before exponentiating, add it back after")
@@ -232,7 +177,7 @@ def check_ppca_log_likelihood(fn: Callable[[np.ndarray, np.ndarray, np.ndarray, 
             d, m = w.shape
             cov = w @ w.T + s2 * np.eye(d)
             ref = _gaussian_log_density(x, mu, cov)
-            got = _call_quietly(fn, x.copy(), w.copy(), mu.copy(), s2)
+            got = call_quietly(fn, x.copy(), w.copy(), mu.copy(), s2)
 
             def describe(idx: tuple, d=d, m=m, s2=s2) -> str:
                 return f"for row {idx[0]} of x (D={d}, M={m}, sigma2={s2})"
@@ -250,7 +195,7 @@ def check_ppca_log_likelihood(fn: Callable[[np.ndarray, np.ndarray, np.ndarray, 
                 "the quadratic term needs C⁻¹ (x-μ), the precision, not C (x-μ)":
                     _gaussian_log_density(x, mu, cov, inverse=False),
             }
-            _compare(got, ref, quantity="log p(x)", describe=describe, mistakes=mistakes,
+            compare(got, ref, quantity="log p(x)", describe=describe, mistakes=mistakes,
                      shape_hint="one log-likelihood per row of x (do not sum over the data)",
                      nonfinite_hint="the marginal covariance is C = W Wᵀ + σ² I; W Wᵀ alone is singular when M < D")
         return "3 cases, D up to 8, M up to 3"

@@ -22,7 +22,7 @@ import numpy as np
 from vaelib.exercises._report import CheckFailed, run_check
 
 # The comparison machinery (shape, finiteness, known mistakes, numbers) is chapter 2's.
-from vaelib.exercises.ch2 import _as_float_array, _call_quietly, _compare, _fmt
+from vaelib.exercises._report import as_float_array as _as_float_array, call_quietly as _call_quietly, compare as _compare, fmt as _fmt
 
 __all__ = ["check_elbo", "check_iwae_bound", "check_interpolation"]
 
