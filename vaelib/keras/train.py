@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Sequence, Union
 
 from vaelib._checks import check_fit_args
@@ -12,6 +13,7 @@ from vaelib.keras.utils import seed_everything, validate_images
 from vaelib.schedules import Schedule, as_schedule, constant
 
 ops = keras.ops
+_NAN_MARK = "vaelib: the loss became NaN"
 
 __all__ = ["TrainableModel", "fit", "History"]
 
@@ -52,9 +54,14 @@ class TrainableModel(keras.Model):
         x = data[0] if isinstance(data, (tuple, list)) else data
         if self.binarize:  # dynamic binarization: a fresh Bernoulli draw of every batch
             x = ops.cast(keras.random.uniform(ops.shape(x), seed=self._binarize_noise) < x, x.dtype)
+        step = self.optimizer.iterations + 1  # read before the update below changes it
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x, self.beta, training=True)
-        grads = tape.gradient(terms["loss"], self.trainable_weights)
+        # Checked inside the graph (a per-batch Python callback would stall every step), and
+        # before the update, which depends on it: a NaN step never reaches the weights.
+        finite = tf.debugging.Assert(tf.logical_not(tf.math.is_nan(terms["loss"])), [_NAN_MARK, step])
+        with tf.control_dependencies([finite]):
+            grads = tape.gradient(terms["loss"], self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._record(terms, x)
 
@@ -74,18 +81,13 @@ class _ScheduleBeta(keras.callbacks.Callback):
         self.model.beta.assign(self.schedule(int(self.model.optimizer.iterations)))
 
 
-class _StopOnNaN(keras.callbacks.Callback):
-    """Stops training with the step number as soon as the loss is NaN."""
+class _EpochCounter(keras.callbacks.Callback):
+    """Remembers the current epoch, for the NaN error message (an epoch hook costs nothing)."""
 
     epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch = epoch + 1
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        # The logged loss is the epoch's running mean: NaN from the first bad step on.
-        if logs and math.isnan(float(logs["loss"])):
-            raise nan_loss_error(int(self.model.optimizer.iterations), self.epoch)
 
 
 def compile_model(model: TrainableModel, learning_rate: float) -> None:
@@ -107,16 +109,23 @@ def run_fit(
     """``Model.fit`` with the beta schedule and NaN callbacks; the path ``fit`` and ``fit_text`` share."""
     schedule = as_schedule(beta)
     compile_model(model, learning_rate)
-    callbacks: list[keras.callbacks.Callback] = [_StopOnNaN()]
+    epochs_seen = _EpochCounter()
+    callbacks: list[keras.callbacks.Callback] = [epochs_seen]
     if isinstance(schedule, constant):
         model.beta.assign(schedule.value)
     else:
         callbacks.append(_ScheduleBeta(schedule))
-    keras_history = model.fit(
-        train, validation_data=validation, epochs=epochs, batch_size=batch_size,
-        # A tf.data pipeline brings its own order (and fit warns if asked to shuffle it).
-        shuffle=not isinstance(train, tf.data.Dataset), callbacks=callbacks, verbose=1 if verbose else 0,
-    )
+    try:
+        keras_history = model.fit(
+            train, validation_data=validation, epochs=epochs, batch_size=batch_size,
+            # A tf.data pipeline brings its own order (and fit warns if asked to shuffle it).
+            shuffle=not isinstance(train, tf.data.Dataset), callbacks=callbacks, verbose=1 if verbose else 0,
+        )
+    except tf.errors.InvalidArgumentError as err:
+        found = re.search(re.escape(_NAN_MARK) + r"\] \[(\d+)\]", str(err))
+        if found is None:
+            raise
+        raise nan_loss_error(int(found.group(1)), epochs_seen.epoch) from None
     history = History()
     for name, values in keras_history.history.items():
         history[name] = [float(v) for v in values]

@@ -42,12 +42,14 @@ def as_tensor(x: Any, dtype: str = "float32") -> Any:
 
 def validate_images(name: str, x: Any, *, unit_range: bool = True) -> None:
     """Reject ``x`` unless it is a float batch of 28x28 images (see :mod:`vaelib._checks`)."""
-    if isinstance(x, np.ndarray):
-        arr = x
-        is_float = np.issubdtype(arr.dtype, np.floating)
-    else:
-        arr = tf.convert_to_tensor(x)
-        is_float = arr.dtype.is_floating
+    if isinstance(x, np.ndarray):  # NumPy's own reductions: no copy into a tensor
+        is_float = np.issubdtype(x.dtype, np.floating)
+        lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+        has_nan = bool(np.isnan(x).any()) if is_float and x.size else False
+        check_images(name, x.shape, is_float, lo, hi, has_nan, unit_range=unit_range)
+        return
+    arr = tf.convert_to_tensor(x)
+    is_float = arr.dtype.is_floating
     size = int(np.prod(arr.shape))
     lo = float(keras.ops.min(arr)) if size else 0.0
     hi = float(keras.ops.max(arr)) if size else 0.0

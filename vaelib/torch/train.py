@@ -27,6 +27,19 @@ def _accumulate(sums: dict[str, float], terms: dict[str, torch.Tensor], weight: 
         sums[name] = sums.get(name, 0.0) + float(value.detach()) * weight
 
 
+def _adam(model: nn.Module, learning_rate: float) -> torch.optim.Adam:
+    """Adam (epsilon 1e-8, as in vaelib.keras), fused where PyTorch supports it.
+
+    The fused kernel updates every parameter in one pass: on a CPU its step is several times
+    faster than the default per-tensor loop, which is a good share of a small model's step.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    try:
+        return torch.optim.Adam(params, lr=learning_rate, eps=1e-8, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # a device or dtype without the fused kernel
+        return torch.optim.Adam(params, lr=learning_rate, eps=1e-8)
+
+
 @torch.no_grad()
 def evaluate_loss_terms(model: nn.Module, batches: Iterable[torch.Tensor], beta: float) -> dict[str, float]:
     """Example-weighted means of ``model.loss_terms`` over batches, in eval mode."""
@@ -58,7 +71,7 @@ def run_epochs(
     every term is averaged per epoch (weighted by batch size) into the History.
     """
     schedule = as_schedule(beta)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-8)
+    optimizer = _adam(model, learning_rate)
     history = History()
     step = 0
     for epoch in range(1, epochs + 1):
