@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-__all__ = ["check_images", "check_choice", "check_positive_int", "check_same_shape", "check_fit_args"]
+import numpy as np
+
+__all__ = ["check_images", "check_choice", "check_positive_int", "check_same_shape", "check_fit_args", "check_noise_std"]
 
 IMAGE_SHAPE = (28, 28)
 
@@ -76,3 +78,10 @@ def check_fit_args(epochs: object, batch_size: object, learning_rate: object) ->
     check_positive_int("batch_size", batch_size)
     if not isinstance(learning_rate, (int, float)) or isinstance(learning_rate, bool) or not learning_rate > 0:
         raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
+
+
+def check_noise_std(noise_std: object) -> float:
+    """Return ``noise_std`` as a float, or reject it unless it is a finite number >= 0."""
+    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.number)) or not 0 <= noise_std < np.inf:
+        raise ValueError(f"noise_std: expected a finite number >= 0, got {noise_std!r}")
+    return float(noise_std)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import check_choice, check_positive_int
+from vaelib._checks import check_choice, check_positive_int, check_noise_std
 from vaelib.keras._backend import keras
 from vaelib.keras.train import TrainableModel
 from vaelib.keras.utils import as_tensor, to_numpy, validate_images
@@ -26,13 +26,6 @@ __all__ = ["Autoencoder", "corrupt"]
 PIXELS = 28 * 28
 # Reconstruction loss -> the likelihood it is the negative log of (up to constants).
 AE_LOSSES = {"bce": "bernoulli", "mse": "gaussian"}
-
-
-def _check_noise_std(noise_std: Any) -> float:
-    """Return ``noise_std`` as a float, or reject it unless it is a finite number >= 0."""
-    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.number)) or not 0 <= noise_std < np.inf:
-        raise ValueError(f"noise_std: expected a finite number >= 0, got {noise_std!r}")
-    return float(noise_std)
 
 
 class _Coder(layers.Layer):
@@ -97,7 +90,7 @@ class Autoencoder(TrainableModel):
             "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
             "linear": bool(linear),
             "loss": loss,
-            "noise_std": _check_noise_std(noise_std),
+            "noise_std": check_noise_std(noise_std),
         }
         self.latent_dim = self.config["latent_dim"]
         self.loss_type = loss  # not "loss": keras.Model uses that name
@@ -197,7 +190,7 @@ def corrupt(x: Any, noise_std: float, seed: int | keras.random.SeedGenerator | N
     tensor
         Noisy images, same shape, values in [0, 1].
     """
-    noise_std = _check_noise_std(noise_std)
+    noise_std = check_noise_std(noise_std)
     x = as_tensor(x)
     if noise_std == 0:
         return x

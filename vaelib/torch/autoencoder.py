@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelib._checks import check_choice, check_positive_int
+from vaelib._checks import check_choice, check_positive_int, check_noise_std
 from vaelib.torch.utils import as_tensor, default_device, to_numpy, validate_images
 
 __all__ = ["Autoencoder", "corrupt"]
@@ -24,13 +24,6 @@ __all__ = ["Autoencoder", "corrupt"]
 PIXELS = 28 * 28
 # Reconstruction loss -> the likelihood it is the negative log of (up to constants).
 AE_LOSSES = {"bce": "bernoulli", "mse": "gaussian"}
-
-
-def _check_noise_std(noise_std: Any) -> float:
-    """Return ``noise_std`` as a float, or reject it unless it is a finite number >= 0."""
-    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.number)) or not 0 <= noise_std < np.inf:
-        raise ValueError(f"noise_std: expected a finite number >= 0, got {noise_std!r}")
-    return float(noise_std)
 
 
 class _Coder(nn.Module):
@@ -93,7 +86,7 @@ class Autoencoder(nn.Module):
             "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
             "linear": bool(linear),
             "loss": loss,
-            "noise_std": _check_noise_std(noise_std),
+            "noise_std": check_noise_std(noise_std),
         }
         self.latent_dim = self.config["latent_dim"]
         self.loss_type = loss  # not "loss": keras.Model uses that name
@@ -192,7 +185,7 @@ def corrupt(x: Any, noise_std: float, seed: int | None = None) -> torch.Tensor:
     torch.Tensor
         Noisy images, same shape, values in [0, 1].
     """
-    noise_std = _check_noise_std(noise_std)
+    noise_std = check_noise_std(noise_std)
     device = x.device if isinstance(x, torch.Tensor) else default_device()
     x = as_tensor(x, device)
     if noise_std == 0:
