@@ -74,3 +74,34 @@ def test_unscaled_training_images_are_refused(vl, images):
         vl.fit(model, images[:10] * 255, verbose=False)
     with pytest.raises(ValueError, match=r"x_val: contains NaN values"):
         vl.fit(model, images[:10], np.full((2, 28, 28), np.nan, np.float32), verbose=False)
+
+
+def _autoencoder(vl, weights=None):
+    vl.seed_everything(0)
+    model = vl.Autoencoder(latent_dim=4, hidden_dim=32)
+    return model if weights is None else vl.import_weights(model, weights)
+
+
+def test_a_second_fit_starts_from_a_fresh_optimizer(vl, images):
+    # fit promises a new Adam on every call (vaelib.keras reuses and resets its optimizer to
+    # keep the traced step): a model fitted before must then train exactly like a new model
+    # with the same weights, from zero moments and step count, at the new learning rate.
+    used = _autoencoder(vl)
+    vl.fit(used, images[:500], epochs=1, batch_size=100, learning_rate=1e-2, verbose=False)
+    fresh = _autoencoder(vl, vl.export_weights(used))
+    again, new = (vl.fit(m, images[:500], epochs=2, batch_size=100, learning_rate=3e-3, seed=4, verbose=False)
+                  for m in (used, fresh))
+    assert again.steps == new.steps == 10
+    np.testing.assert_allclose(again["loss"], new["loss"], rtol=1e-6)
+
+
+def test_a_changed_binarize_setting_takes_effect_in_the_next_fit(vl):
+    # With a learning rate too small to move the weights, a deterministic autoencoder's loss
+    # on grey images is the same in every fit without binarization, and differs between fits
+    # with it (each draws fresh binary images); a step traced for the previous setting fails both.
+    model = _autoencoder(vl)
+    grey = np.full((400, 28, 28), 0.5, np.float32)
+    losses = [vl.fit(model, grey, epochs=1, batch_size=100, learning_rate=1e-10, binarize=b, verbose=False)["loss"][0]
+              for b in (False, True, True, False)]
+    assert abs(losses[0] - losses[3]) < 1e-3
+    assert abs(losses[1] - losses[2]) > 1e-2

@@ -72,6 +72,7 @@ class Autoencoder(TrainableModel):
     """
 
     metric_names = ("loss", "reconstruction")
+    traced_attributes = ("binarize", "noise_std")
 
     def __init__(
         self,

@@ -294,6 +294,8 @@ class IWAE(VAE):
         costs k decoder evaluations.
     """
 
+    traced_attributes = ("binarize", "k")
+
     def __init__(
         self,
         architecture: str = "mlp",

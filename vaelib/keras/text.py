@@ -133,6 +133,7 @@ class _TextModel(TrainableModel):
     """What the VAE and the language model share: embedding, decoder GRU, output layer."""
 
     metric_names = ("loss", "nll", "kl")
+    traced_attributes = ("binarize", "free_bits", "word_dropout_rate")
     latent_dim = 0
 
     def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, word_dropout: float,

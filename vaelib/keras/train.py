@@ -27,6 +27,8 @@ class TrainableModel(keras.Model):
     """
 
     metric_names: Sequence[str] = ("loss",)
+    #: Python attributes that ``train_step`` reads when it is traced: a change retraces it.
+    traced_attributes: Sequence[str] = ("binarize",)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -91,8 +93,25 @@ class _EpochCounter(keras.callbacks.Callback):
 
 
 def compile_model(model: TrainableModel, learning_rate: float) -> None:
-    """Adam with the same epsilon as vaelib.torch, so the two optimizers take the same steps."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8), jit_compile=False)
+    """Give ``model`` a fresh Adam (epsilon 1e-8, as in vaelib.torch) for the next ``fit``.
+
+    The first call compiles. Later calls reset the same optimizer to its initial state
+    instead (moments and step count zeroed, the new learning rate set): that is the same
+    optimizer as a new one, and it keeps Keras's traced training step, whose retracing on
+    every ``compile`` costs about a second per ``fit`` call. A change in any of the
+    model's ``traced_attributes`` (e.g. ``binarize``) compiles again, so the step is
+    retraced with the new setting.
+    """
+    traced = tuple(getattr(model, name) for name in model.traced_attributes)
+    optimizer = getattr(model, "_vaelib_optimizer", None)
+    if optimizer is not None and model.optimizer is optimizer and model._vaelib_traced == traced:
+        for variable in optimizer.variables:
+            variable.assign(ops.zeros_like(variable))
+        optimizer.learning_rate = learning_rate
+        return
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)
+    model.compile(optimizer=optimizer, jit_compile=False)
+    model._vaelib_optimizer, model._vaelib_traced = optimizer, traced
 
 
 def run_fit(
