@@ -54,3 +54,15 @@ def test_keras_checkpoints_need_the_keras_suffix(tmp_path):
 
     with pytest.raises(ValueError, match=r"path: Keras checkpoints must end in '.keras'"):
         vk.save_checkpoint(vk.VAE("mlp", latent_dim=2, hidden_dim=8), tmp_path / "model.h5")
+
+
+def test_a_fitted_model_round_trips(vl, tmp_path):
+    # fit leaves an optimizer on the model (vaelib.keras keeps it for the next fit): the
+    # checkpoint still holds the weights and loads into a model that fits again.
+    x = np.random.default_rng(1).random((200, 28, 28)).astype(np.float32)
+    model = vl.VAE("mlp", latent_dim=3, hidden_dim=16)
+    vl.fit(model, x, epochs=1, batch_size=100, verbose=False)
+    loaded = vl.load_checkpoint(vl.save_checkpoint(model, tmp_path / f"fitted{_suffix(vl)}"))
+    for name, value in vl.export_weights(model).items():
+        np.testing.assert_array_equal(vl.export_weights(loaded)[name], value, err_msg=name)
+    assert vl.fit(loaded, x, epochs=1, batch_size=100, verbose=False).steps == 2
