@@ -12,7 +12,7 @@ such as checking the data once, is paid once per run); runs alternate (bare, vae
 vaelib, ...) so that drifts in machine load hit both sides alike, and the table reports the
 median run. Bar: each ratio >= 0.95.
 
-Usage: ``python benchmarks/throughput.py [--epochs 2] [--repeats 3] [--train-size 60000]``
+Usage: ``python benchmarks/throughput.py [--epochs 2] [--repeats 3] [--train-size 60000] [--frameworks torch keras]``
 """
 
 from __future__ import annotations
@@ -96,6 +96,10 @@ def bare_keras_runner(x: np.ndarray):
         def metrics(self):
             return [self.tracker]
 
+        def build(self, input_shape):
+            for layer, n_in in ((self.enc, 784), (self.mu, 400), (self.logvar, 400), (self.dec_h, 20), (self.dec_o, 400)):
+                layer.build((None, n_in))
+
         def call(self, xb):
             h = self.enc(ops.reshape(xb, (-1, 784)))
             return self.mu(h), self.logvar(h)
@@ -116,7 +120,7 @@ def bare_keras_runner(x: np.ndarray):
 
     keras.utils.set_random_seed(0)
     model = BareVAE()
-    model(np.zeros((1, 784), np.float32))  # build the layers before fit
+    model.build((None, 784))  # create every weight before fit
     model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-8), jit_compile=False)
     return lambda epochs: model.fit(x, epochs=epochs, batch_size=BATCH, shuffle=True, verbose=0)
 
@@ -147,6 +151,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per contender (median reported)")
     parser.add_argument("--train-size", type=int, default=60000, help="training images (Fashion-MNIST train)")
+    parser.add_argument("--frameworks", nargs="+", default=["torch", "keras"], choices=["torch", "keras"],
+                        help="which comparisons to run (default both)")
     args = parser.parse_args()
 
     import torch
@@ -162,10 +168,11 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"python {platform.python_version()}, torch {torch.__version__}, tensorflow {tf.__version__}")
     rows = []
-    for framework, bare, lib in (
-        ("PyTorch", bare_torch_runner, vaelib_torch_runner),
-        ("Keras", bare_keras_runner, vaelib_keras_runner),
-    ):
+    comparisons = {
+        "torch": ("PyTorch", bare_torch_runner, vaelib_torch_runner),
+        "keras": ("Keras", bare_keras_runner, vaelib_keras_runner),
+    }
+    for framework, bare, lib in (comparisons[name] for name in args.frameworks):
         times = time_runs({"bare": bare(x), "vaelib": lib(x)}, args.epochs, args.repeats)
         rate = {name: len(x) / statistics.median(t) for name, t in times.items()}
         rows.append((framework, rate["bare"], rate["vaelib"], rate["vaelib"] / rate["bare"]))
