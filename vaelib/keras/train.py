@@ -89,7 +89,7 @@ class _TermMeans(keras.metrics.Metric):
         self.count.assign_add(weight)
 
     def result(self) -> Any:
-        return self.totals / self.count
+        return ops.divide_no_nan(self.totals, self.count)  # 0 before any update, like Mean
 
 
 class _ScheduleBeta(keras.callbacks.Callback):
