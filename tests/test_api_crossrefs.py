@@ -4,8 +4,9 @@ A chapter turns the first mention of a ``vaelib`` function or class into a MyST 
 ``{py:func}`vl.fit <vaelib.torch.train.fit>```. Sphinx renders a role whose target has no entry
 as plain code, without a warning, so the targets are checked twice: in the sources (no build:
 each target imports, and names the module under which the API page documents the object) and
-in the built HTML (each chapter page links into the API page, every such link names an id
-the page has, and no role was left unresolved).
+in the built HTML (each chapter page links into the API page and no role was left
+unresolved; that every such link names an id the page has is checked with every other
+internal link, by ``test_links.test_internal_links_resolve``).
 """
 
 from __future__ import annotations
@@ -118,12 +119,3 @@ def test_chapter_links_into_the_api_page(site: Site, page: book_sources.Page) ->
     linked = len(re.findall(r'<a [^>]*href="appendix_api\.html#[^"]+"[^>]*><code class="xref py\b', html))
     assert roles == linked, f"{page.docname}: {roles - linked} of {roles} py role(s) did not resolve to an API entry"
 
-
-def test_api_links_name_existing_entries(site: Site) -> None:  # noqa: F811
-    """Every ``appendix_api.html#<id>`` link of the book names an id of the API page."""
-    anchors = site.page(site.root / "book" / "appendix_api.html")[0]
-    pages = sorted(p for p in site.root.rglob("*.html") if "_static" not in p.relative_to(site.root).parts)
-    links = {(p.relative_to(site.root).as_posix(), f) for p in pages for f in _api_fragments(site, p)}
-    assert len(links) >= len(CHAPTERS), f"only {len(links)} links into the API page: is the build complete?"
-    broken = sorted(f"{page}: #{fragment}" for page, fragment in links if fragment and fragment not in anchors)
-    assert not broken, f"{len(broken)} link(s) to ids appendix_api.html lacks:\n" + "\n".join(broken)
