@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
 
 import book_sources
@@ -42,7 +44,7 @@ DOCNAMES = [p.docname for p in TOC_PAGES]
 CHAPTER_NOTEBOOKS = {p.docname for p in book_sources.chapter_notebooks(ROOT)}
 TIMEOUT_MS = 60_000  # generous: two shared cores, and MathJax typesets long pages
 # What counts as an error in a stderr block. Progress bars (tqdm, Keras) and warnings
-# (the smoke-mode carve-out notes among them) are allowed; exceptions are not.
+# (the quick-mode carve-out notes among them) are allowed; exceptions are not.
 _ERROR_IN_STDERR = re.compile(
     r"Traceback \(most recent call last\)|^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)\b(?::|$)",
     re.MULTILINE,
@@ -54,7 +56,7 @@ _ERROR_IN_STDERR = re.compile(
 KNOWN_TOOLCHAIN_JS_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
 
 try:  # imported here so that a missing install is a failure of these tests, not of collection
-    from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, sync_playwright
 except ImportError as exc:  # pragma: no cover - reported by the fixture below
     _PLAYWRIGHT_IMPORT_ERROR: ImportError | None = exc
 else:
@@ -67,6 +69,7 @@ class Site:
 
     url: str  # base URL, ends with "/"
     context: "BrowserContext"
+    html_dir: Path
     shots: Path
     blocked: set[str] = field(default_factory=set)  # requests off this machine, refused
     mathjax_missing: set[str] = field(default_factory=set)  # CDN files not in the local copy
@@ -102,7 +105,7 @@ def site(built_book: Path, request: pytest.FixtureRequest) -> Iterator[Site]:
         browser: Browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
         context.set_default_timeout(TIMEOUT_MS)
-        result = Site(url, context, shots)
+        result = Site(url, context, built_book, shots)
 
         def route(route: Route) -> None:
             request_url = route.request.url
@@ -134,10 +137,16 @@ def site(built_book: Path, request: pytest.FixtureRequest) -> Iterator[Site]:
             browser.close()
 
 
-def _open(site: Site, url: str) -> tuple["Page", list[str]]:
-    """Open ``url`` in a new tab; returns the page and a live list of problems it reports."""
+def _open(site: Site, url: str, before_load: Callable[["Page", list[str]], None] | None = None) -> tuple["Page", list[str]]:
+    """Open ``url`` in a new tab; returns the page and a live list of problems it reports.
+
+    ``before_load(page, problems)``, if given, runs before the page is requested (to listen to
+    more of its events).
+    """
     page = site.context.new_page()
     problems: list[str] = []
+    if before_load is not None:
+        before_load(page, problems)
     page.on(
         "pageerror",
         lambda err: None if str(err) in KNOWN_TOOLCHAIN_JS_ERRORS else problems.append(f"JavaScript error: {err}"),
@@ -261,3 +270,247 @@ def test_solutions_fold_until_clicked(site: Site, docname: str) -> None:
         page.close()
     site.summary.append(f"{docname}: {n} solution(s) folded, each shown by a click")
     assert not problems, problems
+
+
+# --------------------------------------------------------------------------- interactive figures
+# Chapters 4 and 6 hold the widgets of book/_static/vae-widgets/ (Keras twins included, as
+# sync_notebooks copies the markdown). A page that lacks one of its widgets fails: nothing
+# here is skipped because a container is missing.
+WIDGET_PAGES = {
+    "book/04_image_vaes_torch": ("latent-explorer", "interpolation"),
+    "book/04_image_vaes_keras": ("latent-explorer", "interpolation"),
+    "book/06_beyond_torch": ("rate-distortion",),
+    "book/06_beyond_keras": ("rate-distortion",),
+}
+PAGES_WITHOUT_WIDGETS = [d for d in ("book/index", "book/02_elbo") if d in DOCNAMES]
+WIDGET_STATIC = "_static/vae-widgets/"
+WIDGET_PAGE_LIMIT_BYTES = 2_000_000
+FIXED_Z = ((0.0, 0.0), (-1.2, 0.9), (1.5, -1.4))  # inside the pad's range (about +-1.83)
+DECODER_TOLERANCE = 1e-3
+# The console errors the toolchain logs on every page: pydata-sphinx-theme finds no stored
+# light/dark choice in a fresh browser profile and says so before using the default.
+KNOWN_TOOLCHAIN_CONSOLE_ERRORS = ("Got invalid theme mode",)
+# Resolves after the next frame has been drawn (the widgets render on animation frames).
+NEXT_FRAME_JS = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+# The red channel of a canvas (the images are gray), row-major.
+CANVAS_PIXELS_JS = ("(canvas) => Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height)"
+                    ".data.filter((_, i) => i % 4 === 0))")
+
+
+@dataclass
+class WidgetPage:
+    """A page opened for the widget tests: the tab, its problems and what it fetched."""
+
+    page: "Page"
+    problems: list[str]
+    requested: list[str]
+
+    def widget(self, kind: str) -> "Locator":
+        """The one widget of ``kind`` on the page (fails if there is none or several)."""
+        found = self.page.locator(f'[data-vae-widget="{kind}"]')
+        assert found.count() == 1, f"expected one {kind!r} widget on {self.page.url}, found {found.count()}"
+        return found
+
+    def pixels(self, canvas: "Locator") -> np.ndarray:
+        """The gray levels a canvas shows, shape (height, width)."""
+        values = canvas.evaluate(CANVAS_PIXELS_JS)
+        return np.array(values, dtype=np.float64).reshape(canvas.evaluate("c => c.height"), -1)
+
+
+@contextmanager
+def _widget_page(site: Site, docname: str) -> Iterator[WidgetPage]:
+    """Open a page, wait for its widgets to be built, and fail on any console error."""
+    requested: list[str] = []
+
+    def listen(page: "Page", problems: list[str]) -> None:
+        page.on("console", lambda msg: problems.append(f"console error: {msg.text}") if msg.type == "error"
+                and not msg.text.startswith(KNOWN_TOOLCHAIN_CONSOLE_ERRORS) else None)
+        page.on("request", lambda r: requested.append(r.url))
+
+    page, problems = _open(site, site.page_url(docname), listen)
+    try:
+        page.evaluate("async () => await window.vaeWidgets.ready")
+        yield WidgetPage(page, problems, requested)
+    finally:
+        page.close()
+
+
+def _tiles(strip: np.ndarray, n: int) -> np.ndarray:
+    """The n 28 x 28 images of a strip drawn with 1-pixel gaps."""
+    return np.stack([strip[:, k * 29 : k * 29 + 28] for k in range(n)])
+
+
+@pytest.fixture(scope="module")
+def vl() -> object:
+    from vaelib import torch as backend
+
+    return backend
+
+
+@pytest.fixture(scope="module")
+def model_2d(vl: object) -> object:
+    return vl.load_reference("vae_2d")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("docname", sorted(WIDGET_PAGES))
+def test_widgets_render(site: Site, docname: str) -> None:
+    """Each widget of the page is built from its data, within the page budget, without errors."""
+    assert docname in DOCNAMES, f"{docname} is not in the table of contents"
+    with _widget_page(site, docname) as wp:
+        states = {}
+        for kind in WIDGET_PAGES[docname]:
+            widget = wp.widget(kind)
+            states[kind] = widget.get_attribute("data-vae-state")
+            widget.scroll_into_view_if_needed()
+            widget.screenshot(path=str(site.shots / f"widget-{docname.replace('/', '__')}-{kind}.png"))
+        files = {unquote(urlsplit(u).path)[1:] for u in wp.requested if u.startswith(site.url + WIDGET_STATIC)}
+        size = sum((site.html_dir / f).stat().st_size for f in files)
+        problems = list(wp.problems)
+    site.summary.append(f"{docname}: widgets {states}; {len(files)} widget file(s), {size:,} bytes")
+    assert states == {kind: "ready" for kind in WIDGET_PAGES[docname]}, states
+    assert any(f.startswith(WIDGET_STATIC + "data/") for f in files), f"no widget data was loaded: {sorted(files)}"
+    assert size < WIDGET_PAGE_LIMIT_BYTES, f"the widgets add {size:,} bytes to the page"
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("docname", PAGES_WITHOUT_WIDGETS)
+def test_pages_without_widgets_stay_quiet(site: Site, docname: str) -> None:
+    """The scripts run on every page; where there is no widget they load nothing and log nothing."""
+    with _widget_page(site, docname) as wp:
+        count = wp.page.evaluate("async () => await window.vaeWidgets.ready")
+        data_files = [u for u in wp.requested if WIDGET_STATIC + "data/" in u]
+        problems = list(wp.problems)
+    assert count == 0 and not data_files, (count, data_files)
+    assert not problems, problems
+
+
+def test_latent_explorer_draws_what_the_python_decoder_gives(site: Site, model_2d: object) -> None:
+    """Pointer moves decode z in the page; image and probabilities match ``decode_means``."""
+    decode = lambda z: model_2d.decode_means(np.asarray([z], dtype=np.float32)).ravel()  # noqa: E731
+    with _widget_page(site, "book/04_image_vaes_torch") as wp:
+        explorer = wp.widget("latent-explorer")
+        explorer.scroll_into_view_if_needed()
+        image = explorer.locator("canvas.vae-image")
+        lo, hi = explorer.evaluate("el => el.vaeWidget.extent()")
+        shown, drawn, pixels, direct = [], [], [], []
+        for z in FIXED_Z:
+            point = explorer.evaluate("(el, z) => el.vaeWidget.clientPoint(z)", list(z))
+            wp.page.mouse.move(point["x"], point["y"])
+            wp.page.evaluate(NEXT_FRAME_JS)
+            shown.append(explorer.evaluate("el => el.vaeWidget.z()"))
+            drawn.append(np.array(explorer.evaluate("el => el.vaeWidget.probabilities()")))
+            pixels.append(wp.pixels(image).ravel())
+            direct.append(np.array(wp.page.evaluate("z => window.vaeWidgets.decode(z)", list(z))))
+        pad = explorer.locator("canvas.vae-pad")
+        pad.focus()
+        wp.page.keyboard.press("Home")
+        wp.page.evaluate(NEXT_FRAME_JS)
+        at_origin = explorer.evaluate("el => el.vaeWidget.z()")
+        wp.page.keyboard.press("ArrowRight")
+        wp.page.evaluate(NEXT_FRAME_JS)
+        after_key = explorer.evaluate("el => el.vaeWidget.z()")
+        problems = list(wp.problems)
+
+    step = (hi - lo) / 340  # one CSS pixel of the pad, at most
+    for z, got in zip(FIXED_Z, shown):
+        assert np.abs(np.subtract(got, z)).max() <= 2 * step, f"the pointer at {z} chose z = {got}"
+    errors = [float(np.abs(p - decode(z)).max()) for z, p in zip(shown, drawn)]
+    direct_errors = [float(np.abs(p - decode(z)).max()) for z, p in zip(FIXED_Z, direct)]
+    pixel_errors = [float(np.abs(px - np.round(decode(z) * 255)).max()) for z, px in zip(shown, pixels)]
+    site.summary.append(f"latent explorer vs decode_means at {FIXED_Z}: max |dp| {errors} (pointer), "
+                        f"{direct_errors} (vaeWidgets.decode); canvas gray levels off by {pixel_errors}")
+    assert max(errors + direct_errors) <= DECODER_TOLERANCE, (errors, direct_errors)
+    assert max(pixel_errors) <= 1, f"the canvas does not show the decoded probabilities: {pixel_errors}"
+    assert np.abs(pixels[0] - pixels[1]).max() > 20, "moving to another z did not change the image"
+    assert at_origin == [0, 0] and after_key[0] > 0 and after_key[1] == 0, (at_origin, after_key)
+    assert not problems, problems
+
+
+def test_interpolation_ends_are_the_reconstructions(site: Site, vl: object, model_2d: object) -> None:
+    """Picking two thumbnails and sliding t to 0 and 1 gives decode_means at their posterior means."""
+    from vaelib import data
+
+    with _widget_page(site, "book/04_image_vaes_torch") as wp:
+        slider_widget = wp.widget("interpolation")
+        slider_widget.scroll_into_view_if_needed()
+        thumbs = slider_widget.locator("button.vae-thumb")
+        assert thumbs.count() >= 4, f"{thumbs.count()} thumbnails"
+        thumbs.nth(2).click()
+        thumbs.nth(3).click()
+        chosen = slider_widget.evaluate("el => el.vaeWidget.selection()")
+        slider = slider_widget.locator("input[type=range]")
+        ends = {}
+        for key, t in (("End", 1.0), ("Home", 0.0)):
+            slider.focus()
+            wp.page.keyboard.press(key)
+            assert slider_widget.evaluate("el => el.vaeWidget.t()") == t
+            ends[t] = np.array(slider_widget.evaluate("el => el.vaeWidget.probabilities()"))
+        slider_widget.evaluate("el => el.vaeWidget.setT(0.5)")
+        middle = np.array(slider_widget.evaluate("el => el.vaeWidget.probabilities()"))
+        problems = list(wp.problems)
+
+    test = data.load_fashion_mnist("test")
+    x = data.binarize(test.images, seed=2)
+    mu, _ = vl.encode_dataset(model_2d, x[chosen])  # type: ignore[attr-defined]
+    expected = model_2d.decode_means(mu).reshape(2, -1)
+    halfway = model_2d.decode_means(mu.mean(axis=0, keepdims=True)).ravel()
+    errors = [float(np.abs(ends[0.0] - expected[0]).max()), float(np.abs(ends[1.0] - expected[1]).max())]
+    mid_error = float(np.abs(middle - halfway).max())
+    site.summary.append(f"interpolation {chosen}: end points vs decode_means(mu) max |dp| {errors}; t = 0.5: {mid_error:.2e}")
+    assert chosen[0] != chosen[1]
+    assert max(errors + [mid_error]) <= DECODER_TOLERANCE, (errors, mid_error)
+    # Otherwise the comparison could not tell the two ends apart.
+    assert np.abs(expected[0] - expected[1]).max() > 10 * DECODER_TOLERANCE, "the two images reconstruct alike"
+    assert not problems, problems
+
+
+def test_rate_distortion_points_show_their_models(site: Site, vl: object) -> None:
+    """Hovering each beta's point shows its prior samples; the arrow keys move between points."""
+    import export_widgets
+
+    with _widget_page(site, "book/06_beyond_torch") as wp:
+        widget = wp.widget("rate-distortion")
+        widget.scroll_into_view_if_needed()
+        points = widget.locator(".vae-rd-point")
+        betas = widget.evaluate("el => el.vaeWidget.betas()")
+        shown, samples = [], []
+        for i in range(points.count()):
+            points.nth(i).locator(".vae-rd-dot").hover()
+            shown.append(widget.evaluate("el => el.vaeWidget.shown()"))
+            samples.append(_tiles(wp.pixels(widget.locator("canvas.vae-strip").first), export_widgets.N_PRIOR_SAMPLES))
+        points.nth(0).focus()
+        wp.page.keyboard.press("ArrowRight")
+        after_key = widget.evaluate("el => el.vaeWidget.shown()")
+        problems = list(wp.problems)
+
+    expected_betas = [beta for beta, _ in export_widgets.RATE_DISTORTION_MODELS]
+    assert betas == expected_betas and shown == expected_betas, (betas, shown)
+    errors = []
+    for (beta, name), drawn in zip(export_widgets.RATE_DISTORTION_MODELS, samples):
+        model = vl.load_reference(name)  # type: ignore[attr-defined]
+        z = np.random.default_rng(export_widgets.PRIOR_SEED).standard_normal(
+            (export_widgets.N_PRIOR_SAMPLES, model.latent_dim)).astype(np.float32)
+        errors.append(float(np.abs(drawn - np.round(model.decode_means(z) * 255)).max()))
+    site.summary.append(f"rate-distortion: betas {shown}; prior samples on screen vs decode_means, gray levels off by {errors}")
+    assert max(errors) <= 1, errors
+    assert np.abs(samples[0] - samples[-1]).max() > 20, "the smallest and largest beta show the same samples"
+    assert after_key == expected_betas[1], after_key
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("docname", sorted(WIDGET_PAGES))
+def test_widget_pages_read_without_javascript(site: Site, docname: str) -> None:
+    """With JavaScript off each widget is a one-line note, and the page's static figures remain."""
+    context = site.context.browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site.url) else route.abort())
+    try:
+        page = context.new_page()
+        page.goto(site.page_url(docname), wait_until="load")
+        notes = {kind: page.locator(f'[data-vae-widget="{kind}"]').inner_text().strip() for kind in WIDGET_PAGES[docname]}
+        figures = page.locator("div.cell_output img").count()
+        page.locator(f'[data-vae-widget="{WIDGET_PAGES[docname][0]}"]').screenshot(
+            path=str(site.shots / f"widget-nojs-{docname.replace('/', '__')}.png"))
+    finally:
+        context.close()
+    assert all("JavaScript" in note and len(note) < 200 for note in notes.values()), notes
+    assert figures, "the static figures are gone"

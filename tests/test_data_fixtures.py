@@ -28,6 +28,7 @@ def go_offline(mp: pytest.MonkeyPatch, cache: Path) -> None:
     mp.setenv("VAELIB_CACHE", str(cache))
     mp.delenv("VAELIB_SYSTEM_DATA", raising=False)
     mp.delenv("VAELIB_SMOKE", raising=False)
+    mp.delenv("VAELIB_QUICK", raising=False)
     mp.setattr(_fetch, "_open_url", _no_network)
 
 

@@ -155,7 +155,7 @@ def test_full_mode_missing_train_split_is_an_error():
 # --- smoke mode -------------------------------------------------------------------------------
 
 CARVE_MESSAGE = (
-    "vaelib.data: smoke mode: MNIST train split (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz) "
+    "vaelib.data: MNIST train split (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz) "
     "is not available offline; training on the first 8,000 of the 10,000 test images, testing on the other 2,000"
 )
 
@@ -173,8 +173,8 @@ def test_smoke_mode_carves_mnist_train_from_test_without_overlap(monkeypatch, or
     assert (len(train), len(test)) == (8000, 2000)
     np.testing.assert_array_equal(train.images, full_test.images[:8000])
     np.testing.assert_array_equal(test.labels, full_test.labels[8000:])
-    assert train.source.startswith("smoke-mode carve-out: MNIST train = test images [0:8,000] of 10,000")
-    assert test.source.startswith("smoke-mode carve-out: MNIST test = test images [8,000:10,000] of 10,000")
+    assert train.source.startswith("carve-out: MNIST train = test images [0:8,000] of 10,000")
+    assert test.source.startswith("carve-out: MNIST test = test images [8,000:10,000] of 10,000")
     assert (train.split, test.split) == ("train", "test")
 
 

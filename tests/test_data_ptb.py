@@ -142,7 +142,7 @@ def test_bad_tokens_and_bad_vocabulary_arguments():
 # --- the corpus, and smoke mode's carve-out ---------------------------------------------------
 
 CARVE_MESSAGE = (
-    "vaelib.data: smoke mode: PTB train split (ptb.train.txt) is not available offline; "
+    "vaelib.data: PTB train split (ptb.train.txt) is not available offline; "
     "training on the first 2,864 of the 3,370 validation sentences, validating on the other 506"
 )
 
@@ -159,8 +159,8 @@ def test_smoke_corpus_is_carved_from_valid(smoke):
     assert corpus.vocab.decode(corpus.valid[0]) == [w if w in corpus.vocab else "<unk>" for w in sentences[2864]]
     for split in (corpus.train, corpus.valid, corpus.test):
         assert all(s.dtype == np.int64 and s[-1] == 2 and 2 not in s[:-1] for s in split)
-    assert "train: smoke-mode carve-out: PTB train = valid sentences [0:2,864] of 3,370" in corpus.source
-    assert "valid: smoke-mode carve-out: PTB valid = valid sentences [2,864:3,370] of 3,370" in corpus.source
+    assert "train: carve-out: PTB train = valid sentences [0:2,864] of 3,370" in corpus.source
+    assert "valid: carve-out: PTB valid = valid sentences [2,864:3,370] of 3,370" in corpus.source
     assert f"test: {SHARED}/ptb/ptb.test.txt (VAELIB_DATA, verified by md5)" in corpus.source
 
 

@@ -69,7 +69,7 @@ def test_second_code_cell_sets_the_budget(page: book_sources.Page) -> None:
     code = page.code_cells()
     assert len(code) >= 2 and "budget(" in code[1], (
         f"{page.docname}: the second code cell (after the Colab bootstrap) must call "
-        "vaelib.budget(full=..., smoke=...) so the notebook prints its mode and budget"
+        "vaelib.budget(full=..., quick=...) so the notebook prints its mode and budget"
     )
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from vaelib import budget, is_smoke, mode
+from vaelib import budget, is_quick, is_smoke, mode
 from vaelib.metrics import active_unit_variances, active_units, log_mean_exp, mutual_information
 from vaelib.schedules import as_schedule, constant, cyclical, linear, logistic
 
@@ -59,14 +59,19 @@ def test_log_mean_exp_is_stable():
     assert log_mean_exp(np.array([0.0, math.log(3.0)])) == pytest.approx(math.log(2.0))
 
 
-def test_budget_follows_the_mode(monkeypatch, capsys):
-    monkeypatch.setenv("VAELIB_SMOKE", "1")
-    assert is_smoke() and mode() == "smoke"
-    assert budget(full=dict(epochs=10), smoke=dict(epochs=1)).epochs == 1
-    assert capsys.readouterr().out == "Mode: smoke (VAELIB_SMOKE=1). Budget: epochs=1\n"
-    monkeypatch.setenv("VAELIB_SMOKE", "0")
-    assert budget(full=dict(epochs=10), smoke=dict(epochs=1), verbose=False).epochs == 10
-    monkeypatch.delenv("VAELIB_SMOKE")
-    assert mode() == "full"
-    with pytest.raises(ValueError, match=r"budget: full and smoke must have the same keys, they differ in \['k'\]"):
-        budget(full=dict(epochs=1, k=5), smoke=dict(epochs=1))
+@pytest.mark.parametrize("variable", ["VAELIB_QUICK", "VAELIB_SMOKE"])
+def test_budget_follows_the_mode(monkeypatch, capsys, variable):
+    for name in ("VAELIB_QUICK", "VAELIB_SMOKE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, "1")
+    assert is_quick() and is_smoke() and mode() == "quick"
+    assert budget(full=dict(epochs=10), quick=dict(epochs=1)).epochs == 1
+    assert capsys.readouterr().out == "Mode: quick (short training runs). Budget: epochs=1\n"
+    monkeypatch.setenv(variable, "0")
+    assert budget(full=dict(epochs=10), quick=dict(epochs=1), verbose=False).epochs == 10
+    monkeypatch.delenv(variable)
+    assert mode() == "full" and not is_quick()
+    assert budget(full=dict(epochs=10), quick=dict(epochs=1)).epochs == 10
+    assert capsys.readouterr().out == "Mode: full (set VAELIB_QUICK=1 for short training runs). Budget: epochs=10\n"
+    with pytest.raises(ValueError, match=r"budget: full and quick must have the same keys, they differ in \['k'\]"):
+        budget(full=dict(epochs=1, k=5), quick=dict(epochs=1))

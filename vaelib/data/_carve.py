@@ -1,7 +1,7 @@
-"""Smoke mode's carve-out: stand in for a missing split with part of a present one.
+"""The carve-out: stand in for a missing split with part of a present one (quick mode only).
 
-Offline CI has no MNIST or PTB training split (see the course spec). In smoke mode only,
-the loaders then train on the first part of a held-out split and evaluate on the rest of
+Offline CI has no MNIST or PTB training split (see the course spec). In quick mode only (or
+when a caller such as the reference-model script asks for it explicitly), the loaders then train on the first part of a held-out split and evaluate on the rest of
 it, and say so loudly. Both halves come from one rule, so whichever split is asked for
 first, the carved training part and the remaining held-out part never overlap.
 """
@@ -70,7 +70,7 @@ class CarveOut:
         role = {"test": "testing", "valid": "validating"}.get(self.source, f"using as {self.source}")
         source = {"valid": "validation"}.get(self.source, self.source)
         return (
-            f"vaelib.data: smoke mode: {self.title} {self.missing} split ({', '.join(self.files)}) "
+            f"vaelib.data: {self.title} {self.missing} split ({', '.join(self.files)}) "
             f"is not available offline; training on the first {self.n_first:,} of the "
             f"{self.total:,} {source} {self.unit}, {role} on the other {rest:,}"
         )
@@ -79,7 +79,7 @@ class CarveOut:
         """What ``ImageData.source``/``TextCorpus.source`` records for ``split``."""
         sl = self.part(split)
         return (
-            f"smoke-mode carve-out: {self.title} {split} = {self.source} {self.unit} "
+            f"carve-out: {self.title} {split} = {self.source} {self.unit} "
             f"[{sl.start:,}:{sl.stop:,}] of {self.total:,} (official {self.missing} split unavailable)"
         )
 

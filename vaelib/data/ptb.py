@@ -190,13 +190,14 @@ def _load_official(split: str, data_dir: str | os.PathLike[str] | None, download
 
 
 def _load_splits(
-    wanted: Sequence[str], data_dir: str | os.PathLike[str] | None, download: bool
+    wanted: Sequence[str], data_dir: str | os.PathLike[str] | None, download: bool, carve_missing_train: bool | None = None
 ) -> dict[str, tuple[list[list[str]], str]]:
     """Sentences of each wanted split, with a note on where they came from."""
+    allow_carve = is_smoke() if carve_missing_train is None else bool(carve_missing_train)
     for split in wanted:
         split_files("ptb", split)  # validates every split before any file access
     carve = None
-    if is_smoke() and {"train", "valid"} & set(wanted):
+    if allow_carve and {"train", "valid"} & set(wanted):
         (train_file,) = split_files("ptb", "train")
         try:
             locate(train_file, data_dir, download)
@@ -239,7 +240,8 @@ def load_ptb(split: str = "train", data_dir: str | os.PathLike[str] | None = Non
     return _load_splits([split], data_dir, download)[split][0]
 
 
-def load_ptb_corpus(data_dir: str | os.PathLike[str] | None = None, max_length: int | None = None) -> TextCorpus:
+def load_ptb_corpus(data_dir: str | os.PathLike[str] | None = None, max_length: int | None = None,
+                    carve_missing_train: bool | None = None) -> TextCorpus:
     """Load PTB, build the vocabulary from its training split, and encode all splits.
 
     Parameters
@@ -249,6 +251,11 @@ def load_ptb_corpus(data_dir: str | os.PathLike[str] | None = None, max_length: 
     max_length : int, optional
         Drop sentences of more than ``max_length`` words (the ``<eos>`` not counted),
         in every split; ``TextCorpus.source`` says how many were dropped.
+    carve_missing_train : bool, optional
+        Whether a missing training file may be replaced by a carve-out of the validation
+        split (with a warning, and stated in ``TextCorpus.source``). The default, None,
+        allows it in quick mode only; the reference-model script asks for it explicitly
+        and records it in the manifest.
 
     Returns
     -------
@@ -256,7 +263,9 @@ def load_ptb_corpus(data_dir: str | os.PathLike[str] | None = None, max_length: 
     """
     if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1):
         raise ValueError(f"max_length: expected a positive int or None, got {max_length!r}")
-    loaded = _load_splits(("train", "valid", "test"), data_dir, True)
+    if carve_missing_train is not None and not isinstance(carve_missing_train, bool):
+        raise ValueError(f"carve_missing_train: expected True, False or None, got {carve_missing_train!r}")
+    loaded = _load_splits(("train", "valid", "test"), data_dir, True, carve_missing_train)
     splits = {split: sentences for split, (sentences, _) in loaded.items()}
     notes = [f"{split}: {where}" for split, (_, where) in loaded.items()]
     vocab = Vocabulary.from_sentences(splits["train"])
