@@ -205,3 +205,9 @@ def test_the_quick_run_trains_every_model_into_a_temporary_folder(tmp_path):
         model = vl.load_reference(name, directory=out)  # verified against the quick manifest's hash
         assert vl.count_parameters(model) == entry["parameters"] == reference.info(name)["parameters"]
     assert {p.name: p.stat().st_mtime_ns for p in reference.REFERENCE_DIR.iterdir()} == before
+
+
+def test_the_appendix_shows_the_manifests_table():
+    proc = subprocess.run([sys.executable, str(ROOT / "book/_tools/reference_table.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -359,8 +359,13 @@ def verify(backend: ModuleType, model: Any, inputs: Any, labels: Any = None, ato
     return got
 
 
-def loader(backend_name: str) -> Callable[..., Any]:
-    """The ``load_reference`` function of one backend (``"vaelib.torch"`` or ``"vaelib.keras"``)."""
+def loader(module_name: str) -> Callable[..., Any]:
+    """The ``load_reference`` function of one backend, to live in ``module_name``.
+
+    ``module_name`` is ``"vaelib.torch.reference"`` or ``"vaelib.keras.reference"``; the
+    models are built from that backend's package.
+    """
+    backend_name = module_name.rsplit(".", 1)[0]
 
     def load_reference(name: str, directory: str | os.PathLike[str] | None = None) -> Any:
         """A reference model of the course, with the weights it was trained to.
@@ -386,6 +391,6 @@ def loader(backend_name: str) -> Callable[..., Any]:
 
         return build(importlib.import_module(backend_name), name, directory)
 
-    load_reference.__module__ = backend_name
+    load_reference.__module__ = module_name
     load_reference.__qualname__ = "load_reference"
     return load_reference

@@ -16,8 +16,6 @@ from vaelib.keras.checkpoint import *  # noqa: F401,F403
 from vaelib.keras.autoencoder import *  # noqa: F401,F403
 from vaelib.keras.text import *  # noqa: F401,F403
 from vaelib.keras.extensions import *  # noqa: F401,F403
-from vaelib.reference import loader as _loader
-
-load_reference = _loader("vaelib.keras")
+from vaelib.keras.reference import *  # noqa: F401,F403
 
 BACKEND = "keras"

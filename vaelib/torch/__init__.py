@@ -15,8 +15,6 @@ from vaelib.torch.checkpoint import *  # noqa: F401,F403
 from vaelib.torch.autoencoder import *  # noqa: F401,F403
 from vaelib.torch.text import *  # noqa: F401,F403
 from vaelib.torch.extensions import *  # noqa: F401,F403
-from vaelib.reference import loader as _loader
-
-load_reference = _loader("vaelib.torch")
+from vaelib.torch.reference import *  # noqa: F401,F403
 
 BACKEND = "torch"
