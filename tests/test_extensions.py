@@ -166,3 +166,13 @@ def test_iwae_bad_input_is_named_in_one_line(vl):
     _one_line_error(ValueError, r"^eps: expected shape \(2, 4, 3\), got \(4, 3\)",
                     model.objective, _images(4), eps=np.zeros((4, 3), np.float32))
     _one_line_error(ValueError, r"^x: ", model.objective, _images(4) * 255)
+
+
+@pytest.mark.parametrize("vl", BACKENDS)
+def test_fit_conditional_stops_on_a_nan_loss_and_names_the_step(vl):
+    # The same guard as fit's: the Keras conditional VAE once had its own step without it.
+    model = vl.ConditionalVAE(num_classes=10, latent_dim=2, hidden_dim=8)
+    poisoned = lambda step: float("nan") if step >= 4 else 1.0  # noqa: E731
+    x, y = _images(64), np.arange(64) % 10
+    with pytest.raises(FloatingPointError, match=r"loss became NaN at step 5 \(epoch 1\)"):
+        vl.fit_conditional(model, x, y, epochs=2, batch_size=8, beta=poisoned, seed=0, verbose=False)

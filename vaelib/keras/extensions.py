@@ -183,19 +183,9 @@ class ConditionalVAE(VAE):
         terms = self._conditional_terms(x, self._one_hot(y), beta)
         return {"loss": -ops.mean(terms.elbo), "log_likelihood": ops.mean(terms.log_likelihood), "kl": ops.mean(terms.kl)}
 
-    def train_step(self, data: Any) -> dict[str, Any]:
-        x, y = _unpack_labelled(data)
-        if self.binarize:  # dynamic binarization: a fresh Bernoulli draw of every batch
-            x = ops.cast(keras.random.uniform(ops.shape(x), seed=self._binarize_noise) < x, x.dtype)
-        with tf.GradientTape() as tape:
-            terms = self.loss_terms((x, y), self.beta, training=True)
-        grads = tape.gradient(terms["loss"], self.trainable_weights)
-        self.optimizer.apply(grads, self.trainable_weights)
-        return self._record(terms, x)
-
-    def test_step(self, data: Any) -> dict[str, Any]:
-        x, y = _unpack_labelled(data)
-        return self._record(self.loss_terms((x, y), self.beta, training=False), x)
+    def split_batch(self, data: Any) -> tuple[Any, Any]:
+        """``(images, labels)``: the shared training step's hook, for labelled batches."""
+        return _unpack_labelled(data)
 
     def call(self, x: Any, y: Any) -> Any:  # type: ignore[override]
         """Decoder output at the posterior mean (a deterministic reconstruction); y as int labels."""

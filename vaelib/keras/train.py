@@ -52,13 +52,24 @@ class TrainableModel(keras.Model):
         means = self._term_means.result()
         return {name: means[i] for i, name in enumerate(self.metric_names)}
 
+    def split_batch(self, data: Any) -> tuple[Any, Any]:
+        """``(images, labels or None)`` of what ``Model.fit`` hands a step.
+
+        The one hook of the training step: a model with labels (the conditional VAE) overrides
+        it, and so every model shares one step, with its NaN guard and its logging.
+        """
+        return (data[0] if isinstance(data, (tuple, list)) else data), None
+
+    def _loss_inputs(self, x: Any, labels: Any) -> Any:
+        return x if labels is None else (x, labels)
+
     def train_step(self, data: Any) -> dict[str, Any]:
-        x = data[0] if isinstance(data, (tuple, list)) else data
+        x, labels = self.split_batch(data)
         if self.binarize:  # dynamic binarization: a fresh Bernoulli draw of every batch
             x = ops.cast(keras.random.uniform(ops.shape(x), seed=self._binarize_noise) < x, x.dtype)
         step = self.optimizer.iterations + 1  # read before the update below changes it
         with tf.GradientTape() as tape:
-            terms = self.loss_terms(x, self.beta, training=True)
+            terms = self.loss_terms(self._loss_inputs(x, labels), self.beta, training=True)
         # Checked inside the graph (a per-batch Python callback would stall every step), and
         # before the update, which depends on it: a NaN step never reaches the weights.
         finite = tf.debugging.Assert(tf.logical_not(tf.math.is_nan(terms["loss"])), [_NAN_MARK, step])
@@ -68,8 +79,8 @@ class TrainableModel(keras.Model):
         return self._record(terms, x)
 
     def test_step(self, data: Any) -> dict[str, Any]:
-        x = data[0] if isinstance(data, (tuple, list)) else data
-        return self._record(self.loss_terms(x, self.beta, training=False), x)
+        x, labels = self.split_batch(data)
+        return self._record(self.loss_terms(self._loss_inputs(x, labels), self.beta, training=False), x)
 
 
 class _TermMeans(keras.metrics.Metric):
