@@ -5,6 +5,11 @@ notebook, honouring ``VAELIB_SMOKE``) and returns the HTML directory; any test, 
 browser test, can request it. Tests that use it run after all other tests, so that the
 notebooks nbval executed earlier in the session are handed to the build's execution cache
 (book/_tools/nbval_book_cache.py) instead of being executed a second time.
+
+``BOOK_HTML_DIR``, when set, names the HTML directory of an existing build (e.g.
+``/tmp/bookcopy/_build/html``): ``built_book`` then returns it without building anything,
+so the browser tests can be rerun quickly against a build made beforehand. CI leaves it
+unset and tests the session's own build.
 """
 
 from __future__ import annotations
@@ -73,8 +78,17 @@ def book_build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture(scope="session")
-def built_book(book_build: BookBuild) -> Path:
-    """The HTML directory of a successful book build (fails with the build log otherwise)."""
+def built_book(request: pytest.FixtureRequest) -> Path:
+    """The HTML directory of a successful book build (fails with the build log otherwise).
+
+    With ``BOOK_HTML_DIR`` set, that existing build instead (it must hold an index.html).
+    """
+    existing = os.environ.get("BOOK_HTML_DIR", "").strip()
+    if existing:
+        if not (Path(existing) / "index.html").is_file():
+            pytest.fail(f"BOOK_HTML_DIR={existing}: no index.html there (unset it to build the book)")
+        return Path(existing)
+    book_build: BookBuild = request.getfixturevalue("book_build")
     if book_build.returncode != 0 or not (book_build.html_dir / "index.html").exists():
         pytest.fail(f"jupyter-book build failed (exit {book_build.returncode})\n{book_build.log_excerpt()}")
     return book_build.html_dir
