@@ -31,6 +31,9 @@
     const slider = W.el("input", { type: "range", min: "0", max: "1", step: "0.01", value: "0", class: "vae-slider",
       "aria-label": "interpolation position t" });
     const tText = W.el("output", { class: "vae-readout" });
+    // The path's two ends, decoded: the model's reconstructions of the two picked images.
+    const ends = ["from", "to"].map((end) => W.el("canvas", { class: "vae-image vae-image-thumb", role: "img",
+      "aria-label": "reconstruction of the \u201c" + end + "\u201d image" }));
     const image = W.el("canvas", { class: "vae-image vae-image-large", role: "img", "aria-label": "decoded image" });
     const caption = W.el("p", { class: "vae-readout", "aria-live": "polite" });
     root.append(
@@ -39,11 +42,13 @@
       W.el("div", { class: "vae-row" },
         W.el("div", { class: "vae-output" }, image, caption),
         W.el("div", { class: "vae-slider-column" },
-          W.el("label", { class: "vae-slider-label" }, "t ", slider, " ", tText),
+          W.el("div", { class: "vae-slider-ends" }, ends[0], slider, ends[1]),
+          W.el("label", { class: "vae-slider-label" }, "t ", tText),
           W.el("p", { class: "vae-hint" },
             "Click two images: the path runs from the first you pick (\u201cfrom\u201d) to the second (\u201cto\u201d). " +
             "Slide t from 0 to 1: the image is the decoder's output at (1 \u2212 t) \u03bc_from + t \u03bc_to, " +
-            "computed in your browser. At t = 0 and t = 1 it is the model's reconstruction of each image.")))
+            "computed in your browser. At t = 0 and t = 1 it is the model's reconstruction of each image, " +
+            "shown small at the slider's ends.")))
     );
 
     function render() {
@@ -64,6 +69,7 @@
     function select(a, b) {
       if (!(a >= 0 && b >= 0 && a < count && b < count && a !== b)) throw new Error("select: two different positions < " + count);
       pair = [a, b];
+      pair.forEach((k, j) => W.paintImages(ends[j], decoder.decode([mu[2 * k], mu[2 * k + 1]]), 1, true));
       render();
     }
 
@@ -74,7 +80,7 @@
     }
 
     slider.addEventListener("input", () => setT(slider.value));
-    render();
+    select(0, 1);
     return {
       select,
       setT,
