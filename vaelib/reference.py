@@ -267,7 +267,8 @@ def summary(name: str, directory: str | os.PathLike[str] | None = None) -> str:
 
 
 def comparison(name: str, metric: str, yours: float, your_budget: str, reference_value: float | None = None,
-               directory: str | os.PathLike[str] | None = None, higher_is_better: bool = True) -> str:
+               directory: str | os.PathLike[str] | None = None, higher_is_better: bool = True,
+               unit: str = "nats") -> str:
     """One line comparing a reader's own model with the reference model on one metric.
 
     Parameters
@@ -284,6 +285,8 @@ def comparison(name: str, metric: str, yours: float, your_budget: str, reference
         The reference's value on the same data as ``yours`` (default: the manifest's).
     higher_is_better : bool
         False for losses (NLL, reconstruction error).
+    unit : str
+        What the numbers are in (``"nats"``; e.g. ``""`` for a squared error).
 
     Returns
     -------
@@ -296,9 +299,10 @@ def comparison(name: str, metric: str, yours: float, your_budget: str, reference
     gap = (ref - yours) if higher_is_better else (yours - ref)
     label = {"elbo": "test ELBO", "log_px": "log p(x)", "nll": "test NLL", "reconstruction": "reconstruction loss",
              "squared_error": "squared error"}.get(metric, metric)
-    verdict = (f"the reference is {abs(gap):.2f} nats {'better' if gap > 0 else 'worse'}" if abs(gap) >= 0.005
+    units = f" {unit}" if unit else ""
+    verdict = (f"the reference is {abs(gap):.2f}{units} {'better' if gap > 0 else 'worse'}" if abs(gap) >= 0.005
                else "the two are equal")
-    return f"{label}: your model ({your_budget}) {yours:.2f} nats; reference ({_budget(entry)}) {ref:.2f} nats: {verdict}"
+    return f"{label}: your model ({your_budget}) {yours:.2f}{units}; reference ({_budget(entry)}) {ref:.2f}{units}: {verdict}"
 
 
 def check_matches(name: str, recomputed: Mapping[str, float], atol: float = 0.02,

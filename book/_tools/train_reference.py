@@ -60,6 +60,7 @@ class Spec:
     quick_epochs: int = 1
     fit: dict[str, Any] = field(default_factory=dict)
     storage: str = "float16"
+    seed: int = 0
 
 
 MLP = {"architecture": "mlp", "latent_dim": 20, "hidden_dim": 400, "likelihood": "bernoulli"}
@@ -73,12 +74,12 @@ SPECS = [
          MLP, "vae", 40),
     Spec("vae_gaussian", "MLP VAE 784-400-20, Gaussian pixels with one learned sigma (sigma-VAE), gray levels",
          (4,), "VAE", {**MLP, "likelihood": "gaussian"}, "gaussian", 30),
-    *[Spec(f"ae_d{d}", f"autoencoder 784-400-{d}-400-784, sigmoid output, BCE loss", (1,), "Autoencoder",
+    *[Spec(f"ae_d{d}", f"autoencoder 784-256-{d}-256-784, sigmoid output, BCE loss", (1,), "Autoencoder",
            {"latent_dim": d}, "autoencoder", 15) for d in (2, 8, 16, 32)],
-    Spec("ae_denoising", "denoising autoencoder 784-400-16, Gaussian input noise of std 0.5", (1,), "Autoencoder",
+    Spec("ae_denoising", "denoising autoencoder 784-256-16-256-784, Gaussian input noise of std 0.5", (1,), "Autoencoder",
          {"latent_dim": 16, "noise_std": 0.5}, "autoencoder", 15),
     Spec("ae_linear", "linear autoencoder 784-6-784 on centred images, squared error", (1,), "Autoencoder",
-         {"latent_dim": 6, "linear": True}, "linear_autoencoder", 100, fit={"learning_rate": 1e-2}, storage="float32"),
+         {"latent_dim": 6, "linear": True}, "linear_autoencoder", 100, storage="float32", seed=1),
     *[Spec(f"beta_vae_{str(b).replace('.', 'p')}", f"MLP VAE 784-400-20 trained with beta = {b}", (6,), "VAE", MLP,
            "vae", 40, fit={"beta": b}) for b in (0.5, 2.0, 4.0, 16.0)],
     Spec("cvae", "conditional MLP VAE 784-400-20 (one-hot class at encoder and decoder)", (6,), "ConditionalVAE",
@@ -171,18 +172,18 @@ def _train(vl: Any, spec: Spec, model: Any, d: Data, epochs: int) -> Any:
         t = d.text()
         if kw.pop("beta", None) == "linear":
             kw["beta"] = schedules.linear(WARMUP_STEPS)
-        return vl.fit_text(model, t["train"], t["valid"], epochs=epochs, seed=0, verbose=False, **kw)
+        return vl.fit_text(model, t["train"], t["valid"], epochs=epochs, seed=spec.seed, verbose=False, **kw)
     im = d.images()
     if spec.kind == "conditional":
         return vl.fit_conditional(model, im["x_train"], im["y_train"], im["x_val"], im["y_val"], epochs=epochs,
-                                  binarize=True, seed=0, verbose=False, **kw)
+                                  binarize=True, seed=spec.seed, verbose=False, **kw)
     if spec.kind == "vae":
-        return vl.fit(model, im["x_train"], im["x_val"], epochs=epochs, binarize=True, seed=0, verbose=False, **kw)
+        return vl.fit(model, im["x_train"], im["x_val"], epochs=epochs, binarize=True, seed=spec.seed, verbose=False, **kw)
     if spec.kind == "linear_autoencoder":
         x_lin = im["x_train"][:20_000] - im["pixel_mean"]
-        return vl.fit(model, x_lin, epochs=epochs, seed=1, verbose=False, **kw)
+        return vl.fit(model, x_lin, epochs=epochs, seed=spec.seed, verbose=False, **kw)
     # gray-level models: the Gaussian VAE and the nonlinear autoencoders
-    return vl.fit(model, im["x_train"], im["x_val_gray"], epochs=epochs, seed=0, verbose=False, **kw)
+    return vl.fit(model, im["x_train"], im["x_val_gray"], epochs=epochs, seed=spec.seed, verbose=False, **kw)
 
 
 def _evaluate(vl: Any, spec: Spec, model: Any, d: Data, budget: Budget) -> dict[str, Any]:
@@ -262,7 +263,7 @@ def train_one(spec: Spec, d: Data, budget: Budget, out: Path, machine: dict[str,
         "description": spec.description, "chapters": list(spec.chapters), "class": spec.cls, "config": config,
         "file": path.name, "sha256": reference._sha256(path), "bytes": path.stat().st_size, "storage": spec.storage,
         "parameters": int(vl.count_parameters(model)),
-        "training": {"framework": "vaelib.torch", "epochs": epochs, "steps": getattr(hist, "steps", None), "seed": 0,
+        "training": {"framework": "vaelib.torch", "epochs": epochs, "steps": getattr(hist, "steps", None), "seed": spec.seed,
                      "optimizer": "Adam", "batch_size": spec.fit.get("batch_size", 128),
                      "learning_rate": spec.fit.get("learning_rate", 1e-3),
                      **{k: v for k, v in spec.fit.items() if k not in ("batch_size", "learning_rate")},
