@@ -1,14 +1,17 @@
-"""Atomic file writes (framework-free): write beside the target, then rename over it."""
+"""File helpers (framework-free): atomic writes, and checksums of streams and files."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "stream_digest", "file_sha256"]
+
+_BLOCK = 1 << 20
 
 
 @contextlib.contextmanager
@@ -29,3 +32,17 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def stream_digest(stream: BinaryIO, algorithm: str) -> str:
+    """Hex digest (``"md5"``, ``"sha256"``, ...) of what is left in a binary stream, read in blocks."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)  # checksums of data, not security
+    while block := stream.read(_BLOCK):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    with open(path, "rb") as f:
+        return stream_digest(f, "sha256")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from vaelib._files import stream_digest
 from vaelib.data._errors import DataIntegrityError, DataNotFoundError, DataWarning
 from vaelib.data._registry import RemoteFile
 
@@ -78,22 +79,16 @@ def _candidates(f: RemoteFile, data_dir: str | os.PathLike[str] | None) -> list[
 
 
 def _md5(stream: BinaryIO) -> str:
-    digest = hashlib.md5(usedforsecurity=False)  # a checksum, not security
-    while chunk := stream.read(_CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
+    return stream_digest(stream, "md5")
 
 
 def _content_sha256(path: Path) -> str | None:
     """SHA-256 of a gzip file's decompressed content, or None if it does not decompress."""
-    digest = hashlib.sha256()
     try:
         with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
+            return stream_digest(stream, "sha256")
     except (OSError, EOFError, zlib.error):  # truncated or not gzip at all
         return None
-    return digest.hexdigest()
 
 
 def verify(path: Path, f: RemoteFile, md5: str | None = None) -> tuple[str | None, str]:
