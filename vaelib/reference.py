@@ -13,7 +13,6 @@ same numbers from the same weights.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from vaelib import metrics
+from vaelib._files import file_sha256
 
 __all__ = [
     "REFERENCE_DIR",
@@ -40,6 +40,8 @@ __all__ = [
     "comparison",
     "check_matches",
     "verify",
+    "check_values",
+    "TEST_BINARIZE_SEED",
     "loader",
 ]
 
@@ -47,6 +49,8 @@ REFERENCE_DIR = Path(__file__).with_name("reference_models")
 """Where the shipped reference models live (installed with the package)."""
 MANIFEST_NAME = "manifest.json"
 ENV_DIR = "VAELIB_REFERENCE_DIR"
+TEST_BINARIZE_SEED = 2
+"""The image models' test set: ``data.binarize(test.images, seed=TEST_BINARIZE_SEED)`` (chapter 4's)."""
 
 
 class ReferenceModelError(ValueError):
@@ -88,14 +92,6 @@ def info(name: str, directory: str | os.PathLike[str] | None = None) -> dict[str
     return models[name]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def weights(name: str, directory: str | os.PathLike[str] | None = None) -> dict[str, np.ndarray]:
     """The verified weights of one model, as float32 arrays in the canonical layout.
 
@@ -106,7 +102,7 @@ def weights(name: str, directory: str | os.PathLike[str] | None = None) -> dict[
     path = reference_dir(directory) / entry["file"]
     if not path.is_file():
         raise ReferenceModelError(f"name: the weight file of {name!r} is missing: {path}")
-    got = _sha256(path)
+    got = file_sha256(path)
     if got != entry["sha256"]:
         raise ReferenceModelError(
             f"name: {path} does not match the manifest (sha256 {got[:12]}..., expected {entry['sha256'][:12]}...): "
@@ -133,7 +129,8 @@ def build(backend: ModuleType, name: str, directory: str | os.PathLike[str] | No
     """Build the model ``name`` in ``backend`` (``vaelib.torch`` or ``vaelib.keras``) with its weights.
 
     The backends' ``load_reference`` call this; the model comes back in evaluation mode,
-    with its name as ``model.reference_name`` (``info(model.reference_name)`` is its entry).
+    with its name as ``model.reference_name`` and its folder as ``model.reference_dir``
+    (``info(model.reference_name, model.reference_dir)`` is its entry).
     """
     entry = info(name, directory)
     cls = getattr(backend, entry["class"], None)
@@ -145,6 +142,7 @@ def build(backend: ModuleType, name: str, directory: str | os.PathLike[str] | No
     if hasattr(model, "eval"):
         model.eval()
     model.reference_name = name
+    model.reference_dir = str(reference_dir(directory))
     return model
 
 
@@ -349,18 +347,31 @@ def verify(backend: ModuleType, model: Any, inputs: Any, labels: Any = None, ato
     name = getattr(model, "reference_name", None)
     if name is None:
         raise ReferenceModelError("model: expected a model from load_reference (it has no reference_name)")
-    entry = info(name)
-    p = entry["evaluation"]["check_params"]
-    if entry["class"] in ("SentenceVAE", "RNNLanguageModel"):
-        got = backend.evaluate_text(model, list(inputs)[: p["sentences"]], k=p["k"], seed=p["seed"])
-    elif entry["class"] == "Autoencoder":
-        got = {"reconstruction": float(np.mean(model.reconstruction_error(inputs[: p["n"]])))}
-    else:
-        n = p["n"]
-        got = image_evaluation(backend, model, inputs[:n], k=p["k"], n_log_px=p["n_log_px"],
-                               labels=None if labels is None else labels[:n])
-    check_matches(name, got, atol=atol)
+    directory = getattr(model, "reference_dir", None)
+    entry = info(name, directory)
+    got = check_values(backend, entry["class"], model, inputs, entry["evaluation"]["check_params"], labels)
+    check_matches(name, got, atol=atol, directory=directory)
     return got
+
+
+def check_values(backend: ModuleType, class_name: str, model: Any, inputs: Any, params: Mapping[str, int],
+                 labels: Any = None) -> dict[str, float]:
+    """The manifest's quick "check" numbers of a model, computed on the first test examples.
+
+    ``train_reference.py`` stores them (with ``params`` as ``check_params``) and :func:`verify`
+    recomputes them, both through this one function, so the two cannot drift apart.
+    ``inputs`` and ``labels`` are as for :func:`verify`; ``params`` holds ``n`` (and ``k``,
+    ``n_log_px`` for image VAEs) or, for text models, ``sentences``, ``k`` and ``seed``.
+    """
+    if class_name in ("SentenceVAE", "RNNLanguageModel"):
+        got = backend.evaluate_text(model, list(inputs)[: params["sentences"]], k=params["k"], seed=params["seed"])
+        return {key: got[key] for key in ("nll", "kl", "perplexity")}
+    n = params["n"]
+    if class_name == "Autoencoder":
+        return {"reconstruction": float(np.mean(model.reconstruction_error(inputs[:n])))}
+    got = image_evaluation(backend, model, inputs[:n], k=params["k"], n_log_px=params["n_log_px"],
+                           labels=None if labels is None else labels[:n])
+    return {key: got[key] for key in ("elbo", "kl", "log_px") if key in got}
 
 
 def loader(module_name: str) -> Callable[..., Any]:

@@ -34,7 +34,6 @@ from vaelib._files import atomic_path  # noqa: E402
 from widget_format import encode_array, wrap  # noqa: E402
 
 OUT_DIR = ROOT / "book" / "_static" / "vae-widgets" / "data"
-TEST_BINARIZE_SEED = 2  # chapter 4's binarized test set, as the reference models were evaluated on
 LATENT_MODEL = "vae_2d"
 LATENT_FILE = "vae_2d"
 RATE_DISTORTION_FILE = "rate_distortion"
@@ -65,7 +64,7 @@ class TestSet:
     def load(cls) -> "TestSet":
         """Load and binarize the test split (seed 2, as the reference evaluation)."""
         test = data.load_fashion_mnist("test")
-        return cls(data.binarize(test.images, seed=TEST_BINARIZE_SEED), np.asarray(test.labels), tuple(test.class_names))
+        return cls(data.binarize(test.images, seed=reference.TEST_BINARIZE_SEED), np.asarray(test.labels), tuple(test.class_names))
 
     def first_of_each(self, classes: tuple[int, ...]) -> np.ndarray:
         """Index of the first test image of each class, in the order given."""

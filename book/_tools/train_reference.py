@@ -40,9 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 import vaelib  # noqa: E402
 from vaelib import data, reference, schedules  # noqa: E402
-from vaelib._files import atomic_path  # noqa: E402
+from vaelib._files import atomic_path, file_sha256  # noqa: E402
 
-TEST_BINARIZE_SEED = 2  # chapter 4's binarized test set: data.binarize(test.images, seed=2)
 VAL_BINARIZE_SEED = 1
 
 
@@ -138,12 +137,12 @@ class Data:
             self._images = dict(
                 x_train=x_train, y_train=train.labels[:n], x_val_gray=val.images,
                 x_val=data.binarize(val.images, seed=VAL_BINARIZE_SEED), y_val=val.labels,
-                x_test=data.binarize(test.images[:m], seed=TEST_BINARIZE_SEED), x_test_gray=test.images[:m],
+                x_test=data.binarize(test.images[:m], seed=reference.TEST_BINARIZE_SEED), x_test_gray=test.images[:m],
                 y_test=test.labels[:m], pixel_mean=pixel_mean,
                 provenance=(f"Fashion-MNIST: training = data.train_val_split(train, 5,000, seed=0) -> {len(x_train):,} "
                             f"training and 5,000 validation images (validation binarized with seed {VAL_BINARIZE_SEED}); "
                             f"test = the first {len(test.images[:m]):,} official test images, binarized with "
-                            f"data.binarize(seed={TEST_BINARIZE_SEED}) for Bernoulli models; files: {full.source}"),
+                            f"data.binarize(seed={reference.TEST_BINARIZE_SEED}) for Bernoulli models; files: {full.source}"),
             )
         return self._images
 
@@ -188,33 +187,27 @@ def _train(vl: Any, spec: Spec, model: Any, d: Data, epochs: int) -> Any:
 
 def _evaluate(vl: Any, spec: Spec, model: Any, d: Data, budget: Budget) -> dict[str, Any]:
     c = budget.check
+    labels = None
     if spec.kind == "text":
-        t = d.text()
-        ev = vl.evaluate_text(model, t["test"], k=10, seed=0)
-        check = vl.evaluate_text(model, t["test"][: c["text_n"]], k=c["text_k"], seed=0)
-        ev["check"] = {key: check[key] for key in ("nll", "kl", "perplexity")}
-        ev["check_params"] = {"sentences": c["text_n"], "k": c["text_k"], "seed": 0}
-        ev["k"] = 10
-        return ev
-    im = d.images()
-    if spec.kind in ("autoencoder", "linear_autoencoder"):
-        x = im["x_test_gray"] if spec.kind == "autoencoder" else im["x_test_gray"] - im["pixel_mean"]
-        sq = float(((x - model.reconstruct(x)) ** 2).reshape(len(x), -1).sum(1).mean())
-        ev = {"reconstruction": float(model.reconstruction_error(x).mean()), "squared_error": sq, "n": len(x)}
-        n = c["n"]
-        ev["check"] = {"reconstruction": float(model.reconstruction_error(x[:n]).mean())}
-        ev["check_params"] = {"n": n}
-        return ev
-    labels = im["y_test"] if spec.kind == "conditional" else None
-    x = im["x_test_gray"] if spec.kind == "gaussian" else im["x_test"]
-    ev = reference.image_evaluation(vl, model, x, k=budget.k, n_log_px=budget.n_log_px, labels=labels)
-    n = c["n"]
-    check = reference.image_evaluation(vl, model, x[:n], k=c["k"], n_log_px=c["n_log_px"],
-                                       labels=None if labels is None else labels[:n])
-    ev["check"] = {key: check[key] for key in ("elbo", "kl", "log_px") if key in check}
-    ev["check_params"] = {"n": n, "k": c["k"], "n_log_px": c["n_log_px"]}
-    if spec.kind == "gaussian":
-        ev["sigma"] = float(np.exp(vl.to_numpy(model.log_sigma)))
+        test = d.text()["test"]
+        ev = {**vl.evaluate_text(model, test, k=10, seed=0), "k": 10}
+        params = {"sentences": c["text_n"], "k": c["text_k"], "seed": 0}
+    elif spec.kind in ("autoencoder", "linear_autoencoder"):
+        im = d.images()
+        test = im["x_test_gray"] if spec.kind == "autoencoder" else im["x_test_gray"] - im["pixel_mean"]
+        sq = float(((test - model.reconstruct(test)) ** 2).reshape(len(test), -1).sum(1).mean())
+        ev = {"reconstruction": float(model.reconstruction_error(test).mean()), "squared_error": sq, "n": len(test)}
+        params = {"n": c["n"]}
+    else:
+        im = d.images()
+        labels = im["y_test"] if spec.kind == "conditional" else None
+        test = im["x_test_gray"] if spec.kind == "gaussian" else im["x_test"]
+        ev = reference.image_evaluation(vl, model, test, k=budget.k, n_log_px=budget.n_log_px, labels=labels)
+        params = {"n": c["n"], "k": c["k"], "n_log_px": c["n_log_px"]}
+        if spec.kind == "gaussian":
+            ev["sigma"] = float(np.exp(vl.to_numpy(model.log_sigma)))
+    ev["check"] = reference.check_values(vl, spec.cls, model, test, params, labels)
+    ev["check_params"] = params
     return ev
 
 
@@ -261,7 +254,7 @@ def train_one(spec: Spec, d: Data, budget: Budget, out: Path, machine: dict[str,
             np.savez(f, **arrays)
     entry: dict[str, Any] = {
         "description": spec.description, "chapters": list(spec.chapters), "class": spec.cls, "config": config,
-        "file": path.name, "sha256": reference._sha256(path), "bytes": path.stat().st_size, "storage": spec.storage,
+        "file": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size, "storage": spec.storage,
         "parameters": int(vl.count_parameters(model)),
         "training": {"framework": "vaelib.torch", "epochs": epochs, "steps": getattr(hist, "steps", None), "seed": spec.seed,
                      "optimizer": "Adam", "batch_size": spec.fit.get("batch_size", 128),
