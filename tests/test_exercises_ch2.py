@@ -140,8 +140,8 @@ def test_stub_is_reported_not_raised(check, name, capsys):
 
 
 @pytest.mark.parametrize("result, diagnostic", [
-    ("zero", "your function returned str, expected an array with one KL per example"),
-    (None, "your function returned None, expected an array with one KL per example (is `return` missing?)"),
+    ("zero", "your function returned str 'zero', expected an array with one KL per example"),
+    (None, "your function returned None (is `return` missing?), expected an array with one KL per example"),
 ])
 def test_non_numeric_result_is_reported(result, diagnostic, capsys):
     ok, out = _verdict(ch2.check_gaussian_kl, lambda m, lv: result, capsys)

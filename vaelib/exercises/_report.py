@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["CheckFailed", "run_check", "call_learner", "call_quietly", "expect_close", "as_float_array", "compare", "fmt"]
+__all__ = ["CheckFailed", "run_check", "call_learner", "call_quietly", "expect_close", "as_float_array", "as_number",
+           "to_numbers", "describe_value", "compare", "fmt", "GlobalRandomState"]
 
 
 class CheckFailed(Exception):
@@ -19,7 +20,62 @@ def call_learner(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except Exception as err:  # the learner's code may raise anything; report it, never crash
-        raise CheckFailed(f"your function raised {type(err).__name__}: {err}") from None
+        raise CheckFailed(f"your function raised {type(err).__name__}: {err}{_exception_hint(err)}") from None
+
+
+def _exception_hint(err: Exception) -> str:
+    """A hint for the exceptions a typical slip raises, or ''."""
+    text = str(err)
+    if isinstance(err, TypeError) and ("only length-1" in text or "only 0-dimensional" in text
+                                       or "only size-1" in text or "must be real number" in text):
+        return " (math.exp and math.log take one number: use np.exp and np.log on arrays)"
+    if isinstance(err, ZeroDivisionError):
+        return " (a division by zero: which argument can be 0 here?)"
+    return ""
+
+
+def describe_value(value: Any) -> str:
+    """Name an odd return value in a verdict: its type and, for a container, what it holds."""
+    if value is None:
+        return "None (is `return` missing?)"
+    if isinstance(value, (str, bytes)):
+        return f"{type(value).__name__} {value[:30]!r}" + ("..." if len(value) > 30 else "")
+    if isinstance(value, dict):
+        return f"a dict with keys {list(value)[:5]}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return type(value).__name__
+
+
+def to_numbers(got: Any, expected: str, *, dtype: Any = np.float64) -> np.ndarray:
+    """The learner's value (NumPy, torch or TensorFlow, list) as an array, or CheckFailed saying what it is.
+
+    ``expected`` completes "your function returned X, expected ...". Strings, dicts and
+    functions are refused even where NumPy could convert them.
+    """
+    if got is None or isinstance(got, (str, bytes, dict)) or callable(got):
+        raise CheckFailed(f"your function returned {describe_value(got)}, expected {expected}")
+    try:
+        arr = np.asarray(_to_numpy(got))
+        if arr.dtype == object or arr.dtype.kind in "USV":
+            raise ValueError("not numbers")
+        if arr.dtype.kind == "c":
+            raise CheckFailed(f"your function returned complex numbers, expected {expected} "
+                              "(a square root or log of a negative number?)")
+        return arr.astype(dtype) if dtype is not None else arr
+    except CheckFailed:
+        raise
+    except Exception:  # ragged lists, tensors that refuse conversion, objects: report, never crash
+        raise CheckFailed(f"your function returned {describe_value(got)} that is not an array of numbers, "
+                          f"expected {expected}") from None
+
+
+def as_number(got: Any, what: str) -> float:
+    """The learner's value as one float (a size-1 array or tensor counts), or CheckFailed saying what it is."""
+    arr = to_numbers(got, f"one number {what}")
+    if arr.size != 1:
+        raise CheckFailed(f"your function returned an array of shape {arr.shape} {what}: expected one number")
+    return float(arr.reshape(()))
 
 
 def expect_close(got: Any, expected: Any, what: str, *, rtol: float = 1e-4, atol: float = 1e-6) -> None:
@@ -34,10 +90,7 @@ def expect_close(got: Any, expected: Any, what: str, *, rtol: float = 1e-4, atol
     rtol, atol : float
         Tolerances, as in :func:`numpy.allclose`.
     """
-    try:
-        got_arr = np.asarray(_to_numpy(got), dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"your function returned {type(got).__name__}, expected numbers {what}") from None
+    got_arr = to_numbers(got, f"numbers {what}")
     exp_arr = np.asarray(expected, dtype=np.float64)
     if got_arr.shape != exp_arr.shape:
         raise CheckFailed(f"your result has shape {got_arr.shape} {what}: expected shape {exp_arr.shape}")
@@ -81,6 +134,10 @@ def run_check(name: str, body: Callable[[], str | None]) -> bool:
     except CheckFailed as failure:
         print(f"✗ {name}: {failure}")
         return False
+    except Exception as err:  # a result odd enough to trip the checker itself: still a verdict, not a traceback
+        print(f"✗ {name}: your result could not be checked ({type(err).__name__}: {err}); "
+              "return the numbers the exercise asks for")
+        return False
     print(f"✓ {name}: correct" + (f" ({note})" if note else ""))
     return True
 
@@ -96,13 +153,27 @@ def call_quietly(fn: Callable[..., Any], *args: Any) -> Any:
         return call_learner(fn, *args)
 
 
+class GlobalRandomState:
+    """Watch NumPy's global generator around a learner's call, and put it back afterwards.
+
+    ``with GlobalRandomState() as watch: ...`` then ``watch.touched`` says whether the code
+    inside drew from (or reseeded) ``np.random``; the learner's session keeps its own state.
+    """
+
+    def __enter__(self) -> "GlobalRandomState":
+        self._saved = np.random.get_state()
+        self.touched = False
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        after = np.random.get_state()
+        self.touched = not (after[2] == self._saved[2] and np.array_equal(after[1], self._saved[1]))
+        np.random.set_state(self._saved)
+
+
 def as_float_array(got: Any, quantity: str) -> np.ndarray:
-    if got is None:
-        raise CheckFailed(f"your function returned None, expected an array with one {quantity} per example (is `return` missing?)")
-    try:
-        return np.asarray(_to_numpy(got), dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"your function returned {type(got).__name__}, expected an array with one {quantity} per example") from None
+    """The learner's result as float64, or CheckFailed naming what it returned instead."""
+    return to_numbers(got, f"an array with one {quantity} per example")
 
 
 def compare(got: Any, ref: np.ndarray, *, quantity: str, describe: Callable[[tuple], str],
@@ -126,7 +197,15 @@ def compare(got: Any, ref: np.ndarray, *, quantity: str, describe: Callable[[tup
             idx = worst_case(arr, ref)
             raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f} ({hint})")
     idx = worst_case(arr, ref)
-    raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f}")
+    raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f}{where_wrong(arr, ref)}")
+
+
+def where_wrong(arr: np.ndarray, ref: np.ndarray) -> str:
+    """' (n of m entries differ)' for an array answer, so a learner sees whether the slip is local or global."""
+    if ref.size <= 1:
+        return ""
+    bad = int(np.sum(~np.isclose(arr, ref, rtol=_RTOL, atol=_ATOL)))
+    return f" ({bad} of {ref.size} entries differ)"
 
 
 def worst_case(arr: np.ndarray, ref: np.ndarray) -> tuple:
