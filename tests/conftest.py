@@ -14,6 +14,7 @@ unset and tests the session's own build.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -29,6 +30,29 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "book" / "_tools"))
 
 from nbval_book_cache import PLUGIN_NAME, NbvalBookCache  # noqa: E402
+from support import go_offline  # noqa: E402
+
+
+@pytest.fixture(params=["torch", "keras"])
+def vl(request: pytest.FixtureRequest):
+    """Each backend in turn: ``vaelib.torch``, then ``vaelib.keras``."""
+    return importlib.import_module(f"vaelib.{request.param}")
+
+
+@pytest.fixture
+def real_data_offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """:func:`support.go_offline` for one test."""
+    go_offline(monkeypatch, tmp_path / "cache")
+
+
+@pytest.fixture(scope="module")
+def fashion_train(tmp_path_factory: pytest.TempPathFactory):
+    """Fashion-MNIST's training split, loaded once per module, offline."""
+    from vaelib.data import load_fashion_mnist
+
+    with pytest.MonkeyPatch.context() as mp:
+        go_offline(mp, tmp_path_factory.mktemp("cache"))
+        return load_fashion_mnist("train")
 
 
 def sphinx_problem(line: str) -> bool:

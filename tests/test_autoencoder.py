@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from support import max_rel
+from support import to_np as _np
 
 from vaelib import keras as vk
 from vaelib import torch as vt
@@ -13,13 +15,8 @@ RTOL = 1e-5
 BACKENDS = {"torch": vt, "keras": vk}
 
 
-def _np(t):
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
-
-
 def _max_rel(a, b):
-    a, b = _np(a).astype(np.float64), _np(b).astype(np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-6)))
+    return max_rel(a, b, floor=1e-6)
 
 
 def _twins(**kwargs):

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
-from test_data_fixtures import SHARED, fashion_train, real_data_offline  # noqa: F401 - fixtures
+from support import SHARED
 
 from vaelib.data import (
     DataNotFoundError,

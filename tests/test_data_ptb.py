@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from test_data_fixtures import SHARED, real_data_offline  # noqa: F401 - a fixture
+from support import SHARED
 
 from vaelib.data import (
     DataNotFoundError,

@@ -2,15 +2,12 @@
 
 import numpy as np
 import pytest
+from support import to_np as _np
 
 from vaelib import keras as vk
 from vaelib import torch as vt
 
 BACKENDS = [pytest.param(vt, id="torch"), pytest.param(vk, id="keras")]
-
-
-def _np(t):
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
 def _images(n=6, seed=0):

@@ -1,18 +1,8 @@
 """Behaviour of the image VAE, the IWAE bound and evaluation, in both backends; bad input."""
 
-import importlib
-
 import numpy as np
 import pytest
-
-
-@pytest.fixture(params=["torch", "keras"])
-def vl(request):
-    return importlib.import_module(f"vaelib.{request.param}")
-
-
-def _np(t):
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+from support import to_np as _np
 
 
 def vl_tensor(vl, a):

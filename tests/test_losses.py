@@ -1,20 +1,10 @@
 """The closed forms of vaelib's losses, checked against torch.distributions and Monte Carlo."""
 
-import importlib
-
 import numpy as np
 import pytest
 import torch
+from support import to_np as _np
 from torch.distributions import Bernoulli, Normal, kl_divergence
-
-
-@pytest.fixture(params=["torch", "keras"])
-def vl(request):
-    return importlib.import_module(f"vaelib.{request.param}")
-
-
-def _np(t):
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
 
 
 def _call(vl, fn, *arrays):

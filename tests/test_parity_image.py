@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from support import max_rel as _max_rel
 
 from vaelib import keras as vk
 from vaelib import torch as vt
@@ -10,13 +11,6 @@ RTOL = 1e-5  # the spec's bar for float32
 CONFIGS = [(arch, lik) for arch in ("mlp", "conv") for lik in ("bernoulli", "gaussian")]
 
 
-def _np(t):
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
-
-
-def _max_rel(a, b):
-    a, b = _np(a).astype(np.float64), _np(b).astype(np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12)))
 
 
 def _twins(arch, lik, latent_dim=6, hidden_dim=32):

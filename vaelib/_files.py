@@ -20,7 +20,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     On any error the temporary file is removed and ``path`` keeps its old content (or stays
     absent), so a crash never leaves a half-written file. The temporary name keeps the
-    target's suffix, for writers (like Keras) that insist on one.
+    target's suffix, for writers (like Keras) that insist on one. The file keeps the mode of
+    the one it replaces (0o644 for a new one), not ``mkstemp``'s private 0o600.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -29,6 +30,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, target.stat().st_mode & 0o777 if target.exists() else 0o644)
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)

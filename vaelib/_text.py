@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from vaelib.data import pad_batch
-from vaelib.exercises._report import _to_numpy
+from vaelib._arrays import to_numpy
 
 __all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_rate"]
 
@@ -26,7 +26,7 @@ def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> 
     """
     if isinstance(tokens, (list, tuple)):
         tokens = pad_batch(check_sequences(name, tokens, vocab_size, pad_id), pad_id=pad_id)
-    arr = np.asarray(_to_numpy(tokens))
+    arr = np.asarray(to_numpy(tokens))
     if not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{name}: expected integer token ids, got dtype {arr.dtype}")
     if arr.ndim != 2:

@@ -8,7 +8,6 @@ notebooks can show it and :func:`save_figure` can write it to disk.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from vaelib._arrays import to_numpy
+from vaelib._files import atomic_path
 
 __all__ = [
     "image_grid",
@@ -325,7 +327,7 @@ def latent_manifold(
     # Row r shows z2 = grid_y[n-1-r] so that "up" in the figure is larger z2.
     z1, z2 = np.meshgrid(grid_x, grid_y[::-1])
     codes = np.stack([z1.ravel(), z2.ravel()], axis=1).astype(np.float32)
-    images = _as_images(np.asarray(_to_numpy(decode_fn(codes))), "decode_fn(codes)")
+    images = _as_images(np.asarray(to_numpy(decode_fn(codes))), "decode_fn(codes)")
     if images.shape[0] != n * n:
         raise ValueError(f"decode_fn: returned {images.shape[0]} images for {n * n} codes")
     fig = image_grid(images, nrow=n, ax=ax, scale=scale)
@@ -374,15 +376,6 @@ def _normal_quantiles(p: np.ndarray) -> np.ndarray:
             x -= (cdf - q) / (exp(-0.5 * x * x) / sqrt(2.0 * pi))
         out.append(x)
     return np.array(out)
-
-
-def _to_numpy(value: Any) -> Any:
-    """Tensors of either framework to NumPy, without importing the frameworks."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu()
-    if hasattr(value, "numpy"):
-        return value.numpy()
-    return value
 
 
 # --------------------------------------------------------------------------- training
@@ -477,15 +470,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 100) ->
     path = os.fspath(path)
     if not path.lower().endswith(".png"):
         raise ValueError(f"path: expected a file name ending in .png, got {path!r}")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     return path

@@ -34,16 +34,18 @@ import argparse
 import copy
 import hashlib
 import json
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from vaelib._files import atomic_path  # noqa: E402
 
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 BOOTSTRAP_TAG = "bootstrap"
@@ -329,16 +331,8 @@ def write_atomic(path: Path, nb: nbformat.NotebookNode) -> None:
     nbformat.validate(nb)
     text = nbformat.writes(nb)
     text = text if text.endswith("\n") else text + "\n"
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def plan(book: BookConfig) -> tuple[list[Target], list[str]]:

@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.request
 import warnings
 import zlib
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vaelib._files import stream_digest
+from vaelib._files import atomic_path, stream_digest
 from vaelib.data._errors import DataIntegrityError, DataNotFoundError, DataWarning
 from vaelib.data._registry import RemoteFile
 
@@ -152,13 +151,9 @@ def _download(url: str, f: RemoteFile, dest: Path) -> str:
     failure, including Ctrl-C, the temporary file is removed, so a reader never finds a
     half-written file under the real name.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{f.filename}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    done = False
-    try:
+    with atomic_path(dest) as tmp:
         digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(fd, "wb") as out, _open_url(url) as response:
+        with open(tmp, "wb") as out, _open_url(url) as response:
             expected_size = response.headers.get("Content-Length")
             size = 0
             while chunk := response.read(_CHUNK):
@@ -170,12 +165,7 @@ def _download(url: str, f: RemoteFile, dest: Path) -> str:
         check, md5 = verify(tmp, f, md5=digest.hexdigest())
         if check is None:
             raise OSError(f"downloaded file failed verification: md5 {md5}, expected {_expected(f)}")
-        os.replace(tmp, dest)
-        done = True
-        return check
-    finally:
-        if not done:
-            tmp.unlink(missing_ok=True)
+    return check
 
 
 def _where_to_put(f: RemoteFile) -> str:

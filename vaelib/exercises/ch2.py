@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from vaelib.exercises._report import CheckFailed, as_float_array, call_learner, call_quietly, compare, fmt, run_check
+from vaelib.exercises._report import CheckFailed, as_float_array, call_quietly, compare, fmt, run_check
 
 __all__ = ["check_gaussian_kl", "check_importance_estimate", "check_ppca_log_likelihood"]
 

@@ -192,7 +192,7 @@ def check_interpolation(fn: Callable[[np.ndarray, np.ndarray, int], Any]) -> boo
             steps = np.arange(n)[:, None]
             mistakes = {
                 "the path runs from z1 to z0: start at z0": ref[::-1],
-                f"the last point should be z1 itself: use t = i/(n-1) (np.linspace includes the end), not i/n":
+                "the last point should be z1 itself: use t = i/(n-1) (np.linspace includes the end), not i/n":
                     z0 + steps / n * (z1 - z0),
                 "the first point should be z0 itself: start at t = 0": z0 + (steps + 1) / n * (z1 - z0),
             }

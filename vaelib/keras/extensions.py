@@ -15,7 +15,7 @@ import numpy as np
 from vaelib._checks import check_choice, check_fit_args, check_positive_int
 from vaelib._labels import check_labelled_data, check_labels
 from vaelib._types import ARCHITECTURES, ELBOTerms, History, LIKELIHOODS
-from vaelib.keras._backend import keras, tf
+from vaelib.keras._backend import keras
 from vaelib.keras.losses import gaussian_kl
 from vaelib.keras.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _CONV_CHANNELS, _NETWORKS
 from vaelib.keras.train import TrainableModel, run_fit
