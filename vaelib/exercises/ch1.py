@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from vaelib.exercises._report import CheckFailed, run_check
+from vaelib.exercises._report import CheckFailed, GlobalRandomState, run_check
 # The learner-calling helpers are shared with chapter 2 (warnings silenced, tensors to NumPy).
 from vaelib.exercises._report import as_float_array as _as_array, call_quietly as _call
 
@@ -96,11 +96,13 @@ def check_pca_projection(fn: Callable[[np.ndarray, int], Any]) -> bool:
                 "increasing order)": _project(x, vt[d - k:], mean),
             }
             for other in (k - 1, k + 1):
-                if 0 < other <= d:
+                if 0 <= other <= d:
                     mistakes[f"you kept {other} directions instead of k={k} (off by one?)"] = \
                         _project(x, vt[:other], mean)
             mistakes["you projected on the columns of the SVD's Vh instead of its rows (transpose it)"] = \
                 _project(x, vt.T[:k], mean)
+            mistakes["you added the mean back but did not subtract it before projecting: project x - mean"] = \
+                x @ vt[:k].T @ vt[:k] + mean
             _diagnose(arr, ref, f"your projection is wrong {what}", mistakes, rtol=1e-6, atol=1e-6)
         return "k = 1, 3 and 5 on data with a non-zero mean"
 
@@ -164,6 +166,11 @@ def check_reconstruction_loss(fn: Callable[[np.ndarray, np.ndarray], Any]) -> bo
                     _bce(p, x),
                 "the (1 - x) log(1 - x_hat) term is missing":
                     -np.sum(x * np.log(np.clip(p, _EPS, 1.0)), axis=(1, 2)),
+                "the x log x_hat term is missing":
+                    -np.sum((1.0 - x) * np.log1p(-np.clip(p, 0.0, 1.0 - _EPS)), axis=(1, 2)),
+                "that is the squared error: the exercise asks for the binary cross-entropy":
+                    np.sum((x - p) ** 2, axis=(1, 2)),
+                "you used log base 10: the loss is in nats, use the natural log np.log": ref / np.log(10.0),
             }
             _diagnose(arr, ref, f"your loss is wrong {what}", mistakes, rtol=1e-5, atol=1e-3)
         return "grey-level targets, and predictions of exactly 0 and 1"
@@ -174,12 +181,71 @@ def check_reconstruction_loss(fn: Callable[[np.ndarray, np.ndarray], Any]) -> bo
 # ---------------------------------------------------------------------------------------
 # exercise: masking noise for a denoising autoencoder
 # ---------------------------------------------------------------------------------------
+_MASK_TOL = 0.02  # on a fraction of ~50,000 pixels (or pixel pairs), whose standard deviation is below 0.0023
+
+
+def _noised(fn: Callable[..., Any], x: np.ndarray, p: float, seed: int, what: str) -> np.ndarray:
+    """Call ``fn(x, p, seed)`` and check what any masking noise must satisfy, whatever its randomness."""
+    original = x.copy()
+    arr = _as_array(_call(fn, x, p, seed), "images")
+    if not np.array_equal(x, original):
+        raise CheckFailed(f"your function changed its input x in place {what}: work on a copy (np.where returns one)")
+    if arr.shape != x.shape:
+        raise CheckFailed(f"your result has shape {arr.shape} {what}: expected {x.shape}, the shape of x "
+                          "(one mask value per pixel of every image)")
+    nonzero = arr != 0.0
+    if 0.0 < p < 1.0 and nonzero.any() and not np.allclose(arr[nonzero], x[nonzero], atol=1e-6) \
+            and np.allclose(arr[nonzero], x[nonzero] / (1.0 - p), rtol=1e-5):
+        raise CheckFailed(f"you divided the kept pixels by 1 - p {what}, as inverted dropout (nn.Dropout) does: "
+                          "masking noise leaves them unchanged")
+    kept = np.isclose(arr, x, rtol=0, atol=1e-6)
+    if not kept.any() and (arr == 1.0).any() and np.all((arr == 0.0) | (arr == 1.0)):
+        raise CheckFailed(f"you returned the mask itself {what} (only 0s and 1s): return the images, "
+                          "x where the mask keeps a pixel and 0 elsewhere")
+    if p > 0.0 and np.all(kept | (arr == 1.0)) and np.any(arr[~kept] == 1.0):
+        raise CheckFailed(f"you set the dropped pixels to 1 {what} (salt noise): masking noise sets them to 0")
+    if not np.all(np.isfinite(arr)) or arr.min() < 0.0 or arr.max() > 1.0:
+        raise CheckFailed(f"your result has values outside [0, 1] {what} (min {np.nanmin(arr):.3f}, "
+                          f"max {np.nanmax(arr):.3f}): masking noise sets pixels to 0, it adds nothing")
+    if not np.all(kept | (arr == 0.0)):
+        raise CheckFailed(f"some pixels are neither kept nor set to 0 {what}: masking noise leaves the "
+                          "pixels it does not drop exactly as they were")
+    return arr
+
+
+def _check_independence(dropped: np.ndarray, what: str) -> None:
+    """Each pixel of each image is dropped on its own: no mask shared by images, rows, columns."""
+    p = float(dropped.mean())  # the rate is checked after, so that a structured mask is named as such
+    per_image = dropped.mean(axis=(1, 2))
+    if np.all((per_image == 0.0) | (per_image == 1.0)):
+        raise CheckFailed(f"you dropped whole images {what}: draw one random number per pixel, "
+                          "rng.uniform(size=x.shape)")
+    # For independent pixels, a pair of pixels is dropped together with probability p**2; pixels
+    # that share one random number (the same pixel of two images, neighbours in a row or column
+    # drawn once) are dropped together with probability p.
+    pairs = {
+        "every image gets the same mask: draw one random number per pixel of every image, "
+        "rng.uniform(size=x.shape), not size=(28, 28)": (dropped[1:], dropped[:-1]),
+        "you dropped whole rows of pixels: draw one random number per pixel, rng.uniform(size=x.shape)":
+            (dropped[:, :, 1:], dropped[:, :, :-1]),
+        "you dropped whole columns of pixels: draw one random number per pixel, rng.uniform(size=x.shape)":
+            (dropped[:, 1:], dropped[:, :-1]),
+    }
+    for hint, (a, b) in pairs.items():
+        both = float(np.mean(a & b))
+        if both > p**2 + _MASK_TOL:
+            raise CheckFailed(f"{hint} ({what}, {both:.3f} of neighbouring pairs are dropped together, "
+                              f"expected about {p**2:.3f}, the square of the dropped fraction)")
+
+
 def check_add_noise(fn: Callable[[np.ndarray, float, int], Any]) -> bool:
     """Check ``fn(x, p, seed)``: masking noise that sets each pixel to 0 with probability p.
 
     ``x`` is a float array (B, 28, 28) in [0, 1]. The result must have the same shape, keep
-    every pixel either unchanged or 0, zero a fraction close to ``p`` of the pixels, stay
-    in [0, 1], leave ``x`` itself untouched, and give the same result for the same seed.
+    every pixel either unchanged or 0, zero a fraction close to ``p`` of the pixels, drop each
+    pixel of each image independently (no mask shared by the images), stay in [0, 1], leave
+    ``x`` itself untouched, give the same result for the same seed and another one for
+    another seed, and leave NumPy's global generator (``np.random``) alone.
 
     Returns
     -------
@@ -190,31 +256,35 @@ def check_add_noise(fn: Callable[[np.ndarray, float, int], Any]) -> bool:
     def body() -> str:
         rng = np.random.default_rng(7)
         x = rng.uniform(0.05, 1.0, size=(64, 28, 28)).astype(np.float32)  # no pixel is 0 already
-        tol = 0.02  # the masked fraction of 50,176 pixels has a standard deviation below 0.0023
+        touched = False
         for p in (0.0, 0.25, 0.7, 1.0):
-            original = x.copy()
-            arr = _as_array(_call(fn, x, p, 3), "images")
             what = f"for p={p}"
-            if not np.array_equal(x, original):
-                raise CheckFailed(f"your function changed its input x in place {what}: work on a copy")
-            if arr.shape != x.shape:
-                raise CheckFailed(f"your result has shape {arr.shape} {what}: expected {x.shape}, the shape of x")
-            if not np.all(np.isfinite(arr)) or arr.min() < 0.0 or arr.max() > 1.0:
-                raise CheckFailed(f"your result has values outside [0, 1] {what} (min {np.nanmin(arr):.3f}, "
-                                  f"max {np.nanmax(arr):.3f}): masking noise sets pixels to 0, it adds nothing")
-            kept = np.isclose(arr, x, rtol=0, atol=1e-6)
-            if not np.all(kept | (arr == 0.0)):
-                raise CheckFailed(f"some pixels are neither kept nor set to 0 {what}: masking noise leaves the "
-                                  "pixels it does not drop exactly as they were")
-            frac = float(np.mean(arr == 0.0))
-            if abs(frac - p) > tol:
+            with GlobalRandomState() as watch:
+                arr = _noised(fn, x, p, 3, what)
+            touched |= watch.touched
+            dropped = arr == 0.0
+            if 0.0 < p < 1.0:
+                _check_independence(dropped, what)
+            frac = float(np.mean(dropped))
+            if abs(frac - p) > _MASK_TOL:
                 hint = (" (you dropped pixels with probability 1 - p: p is the probability to DROP a pixel)"
-                        if abs(frac - (1.0 - p)) <= tol else "")
+                        if abs(frac - (1.0 - p)) <= _MASK_TOL else "")
                 raise CheckFailed(f"you set a fraction {frac:.3f} of the pixels to 0 {what}: expected about {p}{hint}")
-        again = [_as_array(_call(fn, x, 0.5, 9), "images") for _ in range(2)]
-        if not np.array_equal(again[0], again[1]):
-            raise CheckFailed("two calls with the same seed gave different masks: draw from "
-                              "np.random.default_rng(seed)")
-        return "p = 0, 0.25, 0.7 and 1; input untouched; reproducible"
+        with GlobalRandomState() as watch:
+            first, again, other = (_noised(fn, x, 0.5, seed, "for p=0.5") for seed in (9, 9, 10))
+        touched |= watch.touched
+        if not np.array_equal(first, again):
+            how = ("you drew from NumPy's global generator (np.random.*)" if watch.touched
+                   else "you drew from a generator that does not get the seed")
+            raise CheckFailed(f"two calls with the same seed gave different masks: {how}; "
+                              "draw from rng = np.random.default_rng(seed)")
+        if np.array_equal(first, other):
+            raise CheckFailed("seeds 9 and 10 gave the same mask: your function ignores its seed; "
+                              "draw from rng = np.random.default_rng(seed)")
+        if touched:
+            raise CheckFailed("your function used NumPy's global generator (np.random.seed or np.random.*), "
+                              "which changes every other random number of the session: "
+                              "draw from rng = np.random.default_rng(seed)")
+        return "p = 0, 0.25, 0.7 and 1; pixels and images independent; input untouched; reproducible"
 
     return run_check("add_noise", body)
