@@ -36,6 +36,10 @@ class TrainableModel(keras.Model):
         self.binarize = False
         self._binarize_noise = keras.random.SeedGenerator()
         self._term_means = _TermMeans(len(self.metric_names))
+        # The last training step's batch means, which _StepRecorder copies into History.per_step
+        # (the logs Keras hands callbacks are running means over the epoch, not per-step values).
+        self.step_terms = keras.Variable(ops.zeros(len(self.metric_names)), trainable=False,
+                                         dtype="float32", name="step_terms")
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -46,9 +50,12 @@ class TrainableModel(keras.Model):
         """Batch means: ``"loss"`` to minimise, and the other terms to log."""
         raise NotImplementedError
 
-    def _record(self, terms: dict[str, Any], x: Any) -> dict[str, Any]:
+    def _record(self, terms: dict[str, Any], x: Any, training: bool = False) -> dict[str, Any]:
         weight = ops.cast(ops.shape(x)[0], "float32")  # batch-size weighted, as in vaelib.torch
-        self._term_means.update_state(ops.stack([terms[name] for name in self.metric_names]), weight)
+        values = ops.stack([terms[name] for name in self.metric_names])
+        if training:
+            self.step_terms.assign(values)
+        self._term_means.update_state(values, weight)
         means = self._term_means.result()
         return {name: means[i] for i, name in enumerate(self.metric_names)}
 
@@ -76,7 +83,7 @@ class TrainableModel(keras.Model):
         with tf.control_dependencies([finite]):
             grads = tape.gradient(terms["loss"], self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
-        return self._record(terms, x)
+        return self._record(terms, x, training=True)
 
     def test_step(self, data: Any) -> dict[str, Any]:
         x, labels = self.split_batch(data)
@@ -112,6 +119,18 @@ class _ScheduleBeta(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self.model.beta.assign(self.schedule(int(self.model.optimizer.iterations)))
+
+
+class _StepRecorder(keras.callbacks.Callback):
+    """Copies each training step's batch means (``model.step_terms``) into ``History.per_step``."""
+
+    def __init__(self, history: History) -> None:
+        super().__init__()
+        self.history = history
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        values = self.model.step_terms.numpy()
+        self.history.append_step({name: values[i] for i, name in enumerate(self.model.metric_names)})
 
 
 class _EpochCounter(keras.callbacks.Callback):
@@ -156,11 +175,12 @@ def run_fit(
     beta: Union[float, Schedule],
     verbose: bool,
 ) -> History:
-    """``Model.fit`` with the beta schedule and NaN callbacks; the path ``fit`` and ``fit_text`` share."""
+    """``Model.fit`` with the beta schedule, NaN and per-step callbacks; the path ``fit`` and ``fit_text`` share."""
     schedule = as_schedule(beta)
     compile_model(model, learning_rate)
     epochs_seen = _EpochCounter()
-    callbacks: list[keras.callbacks.Callback] = [epochs_seen]
+    history = History()
+    callbacks: list[keras.callbacks.Callback] = [epochs_seen, _StepRecorder(history)]
     if isinstance(schedule, constant):
         model.beta.assign(schedule.value)
     else:
@@ -176,7 +196,6 @@ def run_fit(
         if found is None:
             raise
         raise nan_loss_error(int(found.group(1)), epochs_seen.epoch) from None
-    history = History()
     for name, values in keras_history.history.items():
         history[name] = [float(v) for v in values]
     history.steps = int(model.optimizer.iterations)
@@ -220,7 +239,9 @@ def fit(
     Returns
     -------
     History
-        Per-epoch means of every term of ``loss_terms``, and ``val_`` ones with ``x_val``.
+        Per-epoch means of every term of ``loss_terms``, and ``val_`` ones with ``x_val``;
+        ``history.per_step`` holds the training terms after every optimizer step and
+        ``history.steps`` their number.
     """
     check_fit_args(epochs, batch_size, learning_rate)
     unit_range = getattr(model, "likelihood", "bernoulli") == "bernoulli" or binarize

@@ -501,7 +501,9 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
     -------
     History
         Per-epoch means of ``loss``, ``nll``, ``kl`` and, with ``valid_seqs``, ``val_*``
-        (validation uses no word dropout). A NaN loss raises FloatingPointError naming the step.
+        (validation uses no word dropout); ``history.per_step`` holds ``loss``, ``nll`` and
+        ``kl`` after every optimizer step (to watch the KL collapse as it happens). A NaN loss
+        raises FloatingPointError naming the step.
     """
     check_fit_args(epochs, batch_size, learning_rate)
     train = check_sequences("train_seqs", train_seqs, model.vocab_size, model.pad_id)

@@ -22,9 +22,9 @@ def _epoch_means(sums: dict[str, float], count: int) -> dict[str, float]:
     return {name: total / count for name, total in sums.items()}
 
 
-def _accumulate(sums: dict[str, float], terms: dict[str, torch.Tensor], weight: int) -> None:
+def _accumulate(sums: dict[str, float], terms: dict[str, Any], weight: int) -> None:
     for name, value in terms.items():
-        sums[name] = sums.get(name, 0.0) + float(value.detach()) * weight
+        sums[name] = sums.get(name, 0.0) + float(value) * weight
 
 
 def _adam(model: nn.Module, learning_rate: float) -> torch.optim.Adam:
@@ -67,8 +67,9 @@ def run_epochs(
 ) -> History:
     """Adam over ``epochs`` passes of ``train_batches()``; the loop ``fit`` and ``fit_text`` share.
 
-    Each batch goes to ``model.loss_terms(batch, beta)``; its ``"loss"`` is minimised and
-    every term is averaged per epoch (weighted by batch size) into the History.
+    Each batch goes to ``model.loss_terms(batch, beta)``; its ``"loss"`` is minimised, every
+    term is recorded after each step (``History.per_step``) and averaged per epoch (weighted
+    by batch size) into the History.
     """
     schedule = as_schedule(beta)
     optimizer = _adam(model, learning_rate)
@@ -87,10 +88,12 @@ def run_epochs(
             loss.backward()
             optimizer.step()
             step += 1
-            loss_value = float(loss.detach())
+            values = {name: float(value.detach()) for name, value in terms.items()}
+            loss_value = values["loss"]
             if math.isnan(loss_value):
                 raise nan_loss_error(step, epoch)
-            _accumulate(sums, terms, len(xb))
+            history.append_step(values)
+            _accumulate(sums, values, len(xb))
             count += len(xb)
             if verbose and step % 20 == 0:
                 bar.set_postfix(loss=f"{loss_value:.2f}", refresh=False)
@@ -141,7 +144,9 @@ def fit(
     Returns
     -------
     History
-        Per-epoch means of every term of ``loss_terms``, and ``val_`` ones with ``x_val``.
+        Per-epoch means of every term of ``loss_terms``, and ``val_`` ones with ``x_val``;
+        ``history.per_step`` holds the training terms after every optimizer step and
+        ``history.steps`` their number.
     """
     check_fit_args(epochs, batch_size, learning_rate)
     unit_range = getattr(model, "likelihood", "bernoulli") == "bernoulli" or binarize
