@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from vaelib.exercises._report import CheckFailed, _to_numpy, call_learner, expect_close, run_check
+from vaelib.exercises._report import (CheckFailed, GlobalRandomState, as_number, call_learner, call_quietly, compare,
+                                     expect_close, run_check, to_numbers)
 
 __all__ = ["check_masked_nll", "check_kl_annealing", "check_word_dropout", "PAD", "BOS", "EOS", "UNK"]
 
@@ -21,10 +22,7 @@ PAD, BOS, EOS, UNK = 0, 1, 2, 3
 
 
 def _as_array(got: Any, what: str) -> np.ndarray:
-    try:
-        return np.asarray(_to_numpy(got))
-    except (TypeError, ValueError):
-        raise CheckFailed(f"your function returned {type(got).__name__}, expected {what}") from None
+    return to_numbers(got, what, dtype=None)
 
 
 # -- masked NLL ---------------------------------------------------------------------------
@@ -55,13 +53,23 @@ def check_masked_nll(fn: Callable[[np.ndarray, np.ndarray, int], Any]) -> bool:
         ref = -(picked * mask).sum(1)
         got = _as_array(call_learner(fn, log_probs.copy(), targets.copy(), PAD), "one NLL per sentence")
         if got.shape != ref.shape:
-            raise CheckFailed(f"your result has shape {got.shape}: expected {ref.shape}, one NLL per sentence (sum, not batch mean)")
-        got = got.astype(np.float64)
+            raise CheckFailed(f"your result has shape {got.shape}: expected {ref.shape}, "
+                              "one NLL per sentence (sum, not batch mean)")
+        got = to_numbers(got, "one NLL per sentence")
+        best = log_probs.max(-1)
         mistakes = {
             "you also counted the padding positions: multiply by the mask targets != pad_id": -picked.sum(1),
             "you averaged over the real tokens: the sentence NLL is their sum": ref / mask.sum(1),
             "you averaged over the padded length T: sum over real tokens instead": ref / targets.shape[1],
             "the sign is flipped: NLL = -log p, a positive number": -ref,
+            "your mask is inverted: keep the positions where targets != pad_id, drop the padding":
+                -(picked * ~mask).sum(1),
+            "you left out <eos>: predicting the end of the sentence is part of its likelihood":
+                -(picked * (mask & (targets != EOS))).sum(1),
+            "you used the most likely word at each position: pick the log-probability of the target word":
+                -(best * mask).sum(1),
+            "you exponentiated: log_probs are already log-probabilities, sum them as they are":
+                -(np.exp(picked) * mask).sum(1),
         }
         for hint, wrong in mistakes.items():
             if np.allclose(got, wrong, rtol=1e-4) and not np.allclose(wrong, ref, rtol=1e-4):
@@ -85,28 +93,51 @@ def check_kl_annealing(fn: Callable[..., Any], kind: str = "linear") -> bool:
 
     def linear_body() -> str:
         warmup = 1000
-        for step in (0, 1, 250, 999, 1000, 1500, 10_000):
-            ref = min(step / warmup, 1.0)
-            got = float(_as_array(call_learner(fn, step, warmup), "a number"))
-            if not math.isfinite(got):
-                raise CheckFailed(f"your beta is {got} at step {step}")
-            if 0 < step < warmup and got == 0.0:
-                raise CheckFailed(f"your beta is 0 at step {step} of {warmup}: integer division? use step / warmup_steps")
-            if step > warmup and got > 1.0 + 1e-9:
-                raise CheckFailed(f"your beta is {got:.4f} at step {step}: it should stay at 1 after the warm-up (clip it)")
-            if step == 0 and abs(got - 1.0) < 1e-9:
-                raise CheckFailed("your beta is 1 at step 0: the ramp runs the wrong way, it starts at 0")
-            expect_close(got, ref, f"at step {step} with warmup_steps={warmup}", rtol=1e-6)
+        steps = np.array([0, 1, 250, 999, 1000, 1500, 10_000], dtype=np.float64)
+        got = np.array([as_number(call_quietly(fn, int(step), warmup), f"at step {int(step)}") for step in steps])
+        ramp = steps / warmup
+        mistakes = {
+            "it should stay at 1 after the warm-up (clip it with min(..., 1.0))": ramp,
+            "integer division? use step / warmup_steps, not step // warmup_steps": np.minimum(steps // warmup, 1.0),
+            "the ramp runs the wrong way: it starts at 0 and ends at 1": np.maximum(1.0 - ramp, 0.0),
+            "you clipped with max where min is needed: min(step / warmup_steps, 1.0)": np.maximum(ramp, 1.0),
+            "off by one: beta is step / warmup_steps, 0 at step 0": np.minimum((steps + 1) / warmup, 1.0),
+            "beta is a weight between 0 and 1, not a percentage": np.minimum(100.0 * ramp, 100.0),
+            "after the warm-up beta stays at 1, it does not fall back to 0": np.where(steps < warmup, ramp, 0.0),
+        }
+        compare(got, np.minimum(ramp, 1.0), quantity="beta",
+                describe=lambda idx: f"at step {int(steps[idx])} with warmup_steps={warmup}",
+                mistakes=mistakes, shape_hint="one number per step", nonfinite_hint="nothing needs a log or a 0 division")
         return "0 -> 1 over the warm-up, then 1"
 
     def logistic_body() -> str:
         midpoint, steepness = 2500, 0.0025
-        for step in (2500, 0, 1000, 4000, 100_000):
-            ref = 1.0 / (1.0 + math.exp(-steepness * (step - midpoint)))
-            got = float(_as_array(call_learner(fn, step, midpoint, steepness), "a number"))
-            if step == 2500 and abs(got - 0.5) > 1e-6:
-                raise CheckFailed(f"your beta is {got:.4f} at the midpoint: a logistic curve is 0.5 there")
-            expect_close(got, ref, f"at step {step} (midpoint {midpoint}, steepness {steepness})", rtol=1e-6)
+        steps = np.array([2500, 0, 1000, 4000, 100_000], dtype=np.float64)
+        got = np.array([as_number(call_quietly(fn, int(step), midpoint, steepness),
+                                  f"at step {int(step)} (midpoint {midpoint}, steepness {steepness})") for step in steps])
+
+        def logistic(a: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore"):  # exp(-a) may overflow to inf: then 1 / (1 + inf) = 0, as it should
+                return 1.0 / (1.0 + np.exp(-a))
+
+        centred = steepness * (steps - midpoint)
+        mistakes = {
+            "a logistic curve is 0.5 at the midpoint: you left out the midpoint, use step - midpoint, "
+            "so 0.5 there": logistic(steepness * steps),
+            "your beta falls as training goes on: the exponent is -steepness * (step - midpoint)": logistic(-centred),
+            "the logistic is 1 / (1 + exp(...)): the 1 + is missing": np.exp(centred),
+            "you returned 1 + exp(...): take its reciprocal, 1 / (1 + exp(-steepness * (step - midpoint)))":
+                1.0 + np.exp(-centred),
+            "that is step + midpoint: the curve is centred on the midpoint, step - midpoint":
+                logistic(steepness * (steps + midpoint)),
+            "you doubled the steepness (a tanh written as 0.5 * (1 + tanh(steepness * (step - midpoint))) "
+            "needs steepness / 2)": logistic(2.0 * centred),
+            "you divided by the steepness: it multiplies step - midpoint": logistic((steps - midpoint) / steepness),
+        }
+        compare(got, logistic(centred), quantity="beta",
+                describe=lambda idx: f"at step {int(steps[idx])} (midpoint {midpoint}, steepness {steepness})",
+                mistakes=mistakes, shape_hint="one number per step",
+                nonfinite_hint="math.exp overflows above ~709: 1 / (1 + exp(-a)) is finite for any a with np.exp")
         return "0.5 at the midpoint, 0 before, 1 after"
 
     return run_check(f"kl_annealing ({kind})", linear_body if kind == "linear" else logistic_body)
@@ -125,38 +156,94 @@ def _dropout_case() -> np.ndarray:
     return tokens
 
 
+def _dropped(fn: Callable[..., Any], tokens: np.ndarray, rate: float, rng: np.random.Generator, what: str) -> np.ndarray:
+    """Call ``fn(tokens, rate, rng)`` and check what any word dropout must satisfy, whatever its randomness."""
+    given = tokens.copy()
+    got = _as_array(call_learner(fn, given, rate, rng), "an array of token ids")
+    if got.shape != tokens.shape:
+        raise CheckFailed(f"your result has shape {got.shape} {what}: expected {tokens.shape}, the input's shape")
+    if not np.array_equal(given, tokens):
+        raise CheckFailed("your function changed its input array in place: work on a copy (np.where returns one)")
+    if got.dtype.kind not in "iub" and not np.array_equal(got, np.round(got)):
+        raise CheckFailed(f"your result holds non-integer values {what}: expected token ids")
+    if np.all(np.isin(got, (0, 1))) and (tokens > UNK).any():
+        raise CheckFailed(f"you returned the mask itself {what} (only 0s and 1s): return the token ids, "
+                          "with the dropped words replaced by <unk>")
+    special = np.isin(tokens, (PAD, BOS, EOS))
+    changed = got != tokens
+    if (changed & special).any():
+        which = {PAD: "<pad>", BOS: "<bos>", EOS: "<eos>"}[int(tokens[changed & special][0])]
+        raise CheckFailed(f"{what} you replaced a {which}: special tokens must never be dropped")
+    if (changed & (got != UNK)).any():
+        raise CheckFailed(f"{what} a word became {int(got[changed & (got != UNK)][0])}: dropped words become <unk> (id {UNK})")
+    return got
+
+
 def check_word_dropout(fn: Callable[[np.ndarray, float, np.random.Generator], Any]) -> bool:
     """Check ``fn(tokens, rate, rng) -> tokens``: words become ``<unk>`` with probability ``rate``.
 
     ``<pad>``, ``<bos>`` and ``<eos>`` must never change; ``rate=0`` leaves everything as it
-    is, ``rate=1`` replaces every word; the input array must not be modified in place.
+    is, ``rate=1`` replaces every word; the input array must not be modified in place. Each
+    word is dropped on its own (no mask shared by the sentences, no whole sentences), the
+    draws come from ``rng`` (the same generator state gives the same result, another one
+    another result) and NumPy's global generator is left alone.
     """
 
     def body() -> str:
         tokens = _dropout_case()
-        special = np.isin(tokens, (PAD, BOS, EOS))
-        words = ~special
-        for rate in (0.0, 0.3, 1.0):
-            given = tokens.copy()
-            got = _as_array(call_learner(fn, given, rate, np.random.default_rng(0)), "an array of token ids")
-            if got.shape != tokens.shape:
-                raise CheckFailed(f"your result has shape {got.shape}: expected {tokens.shape}, the input's shape")
-            if not np.array_equal(given, tokens):
-                raise CheckFailed("your function changed its input array in place: work on a copy")
-            changed = got != tokens
-            if (changed & special).any():
-                which = {PAD: "<pad>", BOS: "<bos>", EOS: "<eos>"}[int(tokens[changed & special][0])]
-                raise CheckFailed(f"at rate {rate} you replaced a {which}: special tokens must never be dropped")
-            if (changed & (got != UNK)).any():
-                raise CheckFailed(f"at rate {rate} a word became {int(got[changed & (got != UNK)][0])}: dropped words become <unk> (id {UNK})")
-            frac = changed[words].mean()
+        words = ~np.isin(tokens, (PAD, BOS, EOS))
+        touched = False
+        for rate in (0.0, 1.0, 0.3):
+            with GlobalRandomState() as watch:
+                got = _dropped(fn, tokens, rate, np.random.default_rng(0), f"at rate {rate}")
+            touched |= watch.touched
+            dropped = (got != tokens) & words
+            frac = float(dropped[words].mean())
             if rate == 0.0 and frac > 0:
-                raise CheckFailed(f"at rate 0 you replaced {frac:.1%} of the words: rate 0 must leave them all")
-            if rate == 1.0 and not np.all(got[words] == UNK):
-                raise CheckFailed(f"at rate 1 only {frac:.1%} of the words became <unk>: all of them should")
-            if rate == 0.3 and abs(frac - 0.3) > 0.05:
-                kept = " (did you keep words with probability rate?)" if abs(frac - 0.7) < 0.05 else ""
-                raise CheckFailed(f"at rate 0.3 you replaced {frac:.1%} of the words{kept}: expected about 30%")
-        return "specials kept, rate respected"
+                flipped = " (did you drop words with probability 1 - rate?)" if frac == 1.0 else ""
+                raise CheckFailed(f"at rate 0 you replaced {frac:.1%} of the words: rate 0 must leave them all{flipped}")
+            if rate == 1.0 and frac < 1.0:
+                raise CheckFailed(f"at rate 1 only {frac:.1%} of the words became <unk>: all of them should "
+                                  "(drop where rng.random(...) < rate)")
+            if rate == 0.3:
+                _check_word_independence(dropped, words)
+                tol = 5.0 * math.sqrt(rate * (1.0 - rate) / words.sum())  # five standard deviations
+                if abs(frac - rate) > tol:
+                    kept = " (did you keep words with probability rate?)" if abs(frac - (1 - rate)) < tol else ""
+                    raise CheckFailed(f"at rate 0.3 you replaced {frac:.1%} of the words{kept}: expected about 30% "
+                                      f"(within ±{tol:.1%} for {int(words.sum())} words)")
+        with GlobalRandomState() as watch:
+            first, again, other = (_dropped(fn, tokens, 0.3, np.random.default_rng(seed), "at rate 0.3")
+                                   for seed in (5, 5, 6))
+        touched |= watch.touched
+        if not np.array_equal(first, again):
+            how = ("you drew from NumPy's global generator (np.random.*)" if watch.touched
+                   else "you drew from a generator of your own")
+            raise CheckFailed(f"two generators in the same state gave different results: {how}; "
+                              "draw from the rng passed in, rng.random(tokens.shape)")
+        if touched:
+            raise CheckFailed("your function used NumPy's global generator (np.random.*), which changes every other "
+                              "random number of the session: draw from the rng passed in, rng.random(tokens.shape)")
+        if np.array_equal(first, other):
+            raise CheckFailed("two generators with different seeds dropped the same words: your function ignores "
+                              "its rng; draw from the rng passed in, rng.random(tokens.shape)")
+        return "specials kept, rate respected, words independent, rng used"
 
     return run_check("word_dropout", body)
+
+
+def _check_word_independence(dropped: np.ndarray, words: np.ndarray) -> None:
+    """No mask shared by the sentences, no sentence dropped as a whole."""
+    per_sentence = dropped.sum(1) / np.maximum(words.sum(1), 1)
+    if np.all((per_sentence == 0.0) | (per_sentence == 1.0)):
+        raise CheckFailed("at rate 0.3 you dropped whole sentences: draw one random number per token, "
+                          "rng.random(tokens.shape)")
+    # Two words at the same position of two sentences are dropped together with probability
+    # rate**2 when independent, with probability rate when they share one random number.
+    both_words = words[1:] & words[:-1]
+    frac = float(dropped[words].mean())
+    together = float((dropped[1:] & dropped[:-1])[both_words].mean())
+    if together > frac**2 + 0.05:  # over ~1,600 pairs the standard deviation is below 0.008
+        raise CheckFailed(f"at rate 0.3 every sentence gets the same mask ({together:.2f} of same-position word pairs "
+                          f"are dropped together, expected about {frac**2:.2f}): draw rng.random(tokens.shape), "
+                          "not one row for all sentences")
