@@ -27,8 +27,18 @@ REPARAM_WRONG = {
     "no exp": (lambda mu, lv, eps: mu + 0.5 * lv * eps, "exponentiate it"),
     "no mu": (lambda mu, lv, eps: np.exp(0.5 * lv) * eps, "the location mu is missing"),
     "fresh noise": (lambda mu, lv, eps: mu + np.exp(0.5 * lv) * np.random.standard_normal(mu.shape),
-                    "use the eps passed in"),
+                    "different results for the same inputs for mu=array of shape (4,)"),
+    "seeded own noise": (lambda mu, lv, eps: mu + np.exp(0.5 * lv) * np.random.default_rng(0).standard_normal(mu.shape),
+                         "your result stays the same when eps changes"),
+    "inverse sigma": (lambda mu, lv, eps: mu + np.exp(-0.5 * lv) * eps, "exp(-0.5*logvar) is 1/sigma"),
+    "sqrt of logvar": (lambda mu, lv, eps: mu + np.sqrt(np.abs(lv)) * eps, "not a square root"),
+    "minus": (lambda mu, lv, eps: mu - np.exp(0.5 * lv) * eps, "the noise is added"),
+    "no eps": (lambda mu, lv, eps: mu + np.exp(0.5 * lv), "your result stays the same when eps changes"),
+    "times mu": (lambda mu, lv, eps: mu * np.exp(0.5 * lv) * eps, "mu is added to sigma*eps, not multiplied"),
+    "unknown": (lambda mu, lv, eps: mu + np.exp(0.5 * lv) * eps + 0.1, "your result is "),
+    "dict": (lambda mu, lv, eps: {"z": mu}, "your function returned a dict with keys ['z']"),
 }
+NO_NUMBERS = {"fresh noise", "seeded own noise", "no eps", "dict"}  # verdicts that give no got/expected numbers
 
 
 def test_reparameterize_accepts_numpy_and_torch_style_answers(capsys):
@@ -45,7 +55,7 @@ def test_reparameterize_names_the_mistake(capsys, name):
     assert not ok
     assert out.startswith("✗ reparameterize: ")
     assert hint in out
-    if name != "fresh noise":  # the message gives the numbers: got, for which input, expected
+    if name not in NO_NUMBERS:  # the message gives the numbers: got, for which input, expected
         assert "your result is " in out and "expected " in out and "for mu=array of shape (4,)" in out
 
 
@@ -86,11 +96,29 @@ def test_score_function_accepts_right_answer_in_several_containers(capsys):
     (lambda f, z, mu, s: (_score_right(f, z, mu, s)[0], np.mean(f(z) * (z - mu) ** 2 / s**3)),
      "the -1/sigma from the normalizer is missing"),
     (lambda f, z, mu, s: (np.sum(f(z) * (z - mu) / s**2), 0.0), "average over the samples instead of summing"),
+    (lambda f, z, mu, s: (np.mean(f(z)) * np.mean((z - mu) / s**2), 0.0), "not the product of the two averages"),
+    (lambda f, z, mu, s: (np.mean(f(z) * (z - mu)), 0.0), "the 1/sigma^2 is missing"),
+    (lambda f, z, mu, s: (_score_right(f, z, mu, s)[0],) * 2, "you returned the mu-gradient twice"),
+    (lambda f, z, mu, s: (_score_right(f, z, mu, s)[0], np.mean(f(z) * ((z - mu) ** 2 - s**2) / s**2)),
+     "divide by sigma cubed"),
 ])
 def test_score_function_names_the_mistake(capsys, fn, hint):
     ok, out = _verdict(capsys, ch3.check_score_function_estimator, fn)
     assert not ok and out.startswith("✗ score_function_estimator: your result is ")
     assert hint in out and "f(z)=(z-2)^2, mu=0.5, sigma=1.3, n=7 samples" in out
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda f, z, mu, s: _score_right(f, mu + s * np.random.standard_normal(z.shape), mu, s),
+     "different results for the same inputs"),
+    (lambda f, z, mu, s: _score_right(f, mu + s * np.random.default_rng(1).standard_normal(z.shape), mu, s),
+     "your result stays the same when z changes"),
+    (lambda f, z, mu, s: {"mu": 0.0, "sigma": 0.0}, "returned a dict with keys ['mu', 'sigma']"),
+    (lambda f, z, mu, s: (1.0, 2.0, 3.0), "returned a tuple of 3 items"),
+])
+def test_score_function_names_ignored_samples_and_odd_results(capsys, fn, hint):
+    ok, out = _verdict(capsys, ch3.check_score_function_estimator, fn)
+    assert not ok and hint in out, out
 
 
 def test_score_function_reports_stub_and_wrong_return(capsys):
@@ -127,6 +155,11 @@ def _pathwise_with(lv_grad):
     (_pathwise_with(lambda dfz, eps, std: np.mean(dfz * eps * std)), "the factor 0.5 is missing"),
     (_pathwise_with(lambda dfz, eps, std: np.mean(dfz)), "the eps factor is missing"),
     (lambda df, mu, lv, eps: (np.mean(df(eps)), 0.0), "evaluate f' at z = mu + sigma*eps, not at eps"),
+    (_pathwise_with(lambda dfz, eps, std: np.mean(dfz * eps * 0.5)), "the factor sigma = exp(0.5*logvar) is missing"),
+    (_pathwise_with(lambda dfz, eps, std: -np.mean(dfz * eps * 0.5 * std)), "the sign is flipped"),
+    (_pathwise_with(lambda dfz, eps, std: np.sum(dfz * eps * 0.5 * std)), "average over the samples instead of summing"),
+    (lambda df, mu, lv, eps: (np.mean(df(mu + np.exp(lv) * eps)), 0.0), "not the variance exp(logvar)"),
+    (lambda df, mu, lv, eps: (np.mean(df(mu + np.exp(0.5 * lv) * eps) * eps), 0.0), "dz/dmu = 1"),
 ])
 def test_pathwise_names_the_mistake(capsys, fn, hint):
     ok, out = _verdict(capsys, ch3.check_pathwise_gradient, fn)
@@ -138,6 +171,12 @@ def test_pathwise_missing_half_is_also_flagged_by_the_ratio(capsys):
     _, out = _verdict(capsys, ch3.check_pathwise_gradient,
                       _pathwise_with(lambda dfz, eps, std: np.mean(dfz * eps * std)))
     assert "twice the expected value" in out and "w.r.t. logvar" in out
+
+
+def test_pathwise_names_ignored_noise(capsys):
+    fixed = np.random.default_rng(2).standard_normal(6)
+    ok, out = _verdict(capsys, ch3.check_pathwise_gradient, lambda df, mu, lv, eps: _pathwise_right(df, mu, lv, fixed))
+    assert not ok and "your result stays the same when eps changes" in out
 
 
 def test_pathwise_reports_stub(capsys):

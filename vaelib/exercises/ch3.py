@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from vaelib.exercises._report import CheckFailed, _to_numpy, call_learner, expect_close, run_check
+from vaelib.exercises._report import CheckFailed, _to_numpy, call_learner, describe_value, expect_close, run_check, to_numbers
 
 __all__ = ["check_reparameterize", "check_score_function_estimator", "check_pathwise_gradient"]
 
@@ -45,12 +45,39 @@ def _two_numbers(got: Any, what: str) -> tuple[Any, Any]:
     """Split the learner's ``(grad_mu, grad_other)`` result, or say why it cannot."""
     if hasattr(got, "detach") or hasattr(got, "numpy"):  # a tensor of 2 numbers
         got = _to_numpy(got)
+    expected = "expected a pair (gradient w.r.t. mu, gradient w.r.t. the scale parameter)"
+    if got is None or isinstance(got, (str, bytes, dict)):
+        raise CheckFailed(f"your function returned {describe_value(got)} {what}: {expected}")
     try:
         first, second = got
-    except (TypeError, ValueError):
-        raise CheckFailed(f"your function returned {type(got).__name__} {what}: "
-                          "expected a pair (gradient w.r.t. mu, gradient w.r.t. the scale parameter)") from None
+    except Exception:  # not a pair: a number, a longer sequence, an object
+        raise CheckFailed(f"your function returned {describe_value(got)} {what}: {expected}") from None
     return first, second
+
+
+def _same_result(fn: Callable[..., Any], args: tuple, other_args: tuple, what: str, noise: str,
+                 pair: bool = False) -> Any:
+    """The learner's result on ``args``, after checking that it is repeatable and depends on ``noise``.
+
+    ``other_args`` are ``args`` with the noise argument changed; a result that differs between
+    two identical calls draws noise of its own, a result that does not change with the noise
+    ignores it. With ``pair``, only a result of two numbers is examined (the pair check names others).
+    """
+    got = call_learner(fn, *args)
+    try:
+        first = to_numbers(got, "numbers")
+        again = to_numbers(call_learner(fn, *args), "numbers")
+        other = to_numbers(call_learner(fn, *other_args), "numbers")
+    except CheckFailed:
+        return got  # let the comparison name the odd value
+    if pair and first.shape != (2,):
+        return got
+    if first.shape == again.shape and not np.array_equal(first, again):
+        raise CheckFailed(f"your function returned different results for the same inputs {what}: "
+                          f"use the {noise} passed in instead of drawing fresh noise")
+    if first.shape == other.shape and np.array_equal(first, other) and first.size and np.all(np.isfinite(first)):
+        raise CheckFailed(f"your result stays the same when {noise} changes {what}: use the {noise} passed in")
+    return got
 
 
 def _fmt(x: np.ndarray | float) -> str:
@@ -89,15 +116,8 @@ def check_reparameterize(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]
             logvar = rng.uniform(-2.5, 1.5, size=shape)
             eps = rng.standard_normal(size=shape)
             what = f"for mu={_fmt(mu)}, logvar={_fmt(logvar)}, eps={_fmt(eps)}"
-            got = call_learner(fn, mu.copy(), logvar.copy(), eps.copy())
-            again = call_learner(fn, mu.copy(), logvar.copy(), eps.copy())
-            try:
-                same = np.array_equal(_as_array(got), _as_array(again))
-            except (TypeError, ValueError):
-                same = True  # let _expect report the unusable return value
-            if not same:
-                raise CheckFailed(f"your function returned different z for the same inputs {what}: "
-                                  "use the eps passed in instead of drawing fresh noise")
+            got = _same_result(fn, (mu.copy(), logvar.copy(), eps.copy()), (mu.copy(), logvar.copy(), eps + 1.0),
+                               what, "eps")
             std = np.exp(0.5 * logvar)
             mistakes: list[Mistake] = [
                 (mu + np.exp(logvar) * eps,
@@ -170,7 +190,7 @@ def check_score_function_estimator(
             z = mu + sigma * eps  # samples from N(mu, sigma^2)
             what_mu = f"for the gradient w.r.t. mu with {name}, mu={mu}, sigma={sigma}, n={z.size} samples"
             what_sigma = what_mu.replace("w.r.t. mu", "w.r.t. sigma")
-            got = call_learner(fn, f, z.copy(), mu, sigma)
+            got = _same_result(fn, (f, z.copy(), mu, sigma), (f, z + 0.5, mu, sigma), what_mu, "z", pair=True)
             g_mu, g_sigma = _two_numbers(got, what_mu)
             fz = f(z)
             s_mu = (z - mu) / sigma**2
@@ -229,7 +249,7 @@ def check_pathwise_gradient(
         for df, name, mu, logvar, eps in _PATHWISE_CASES:
             what_mu = f"for the gradient w.r.t. mu with {name}, mu={mu}, logvar={logvar}, n={eps.size}"
             what_lv = what_mu.replace("w.r.t. mu", "w.r.t. logvar")
-            got = call_learner(fn, df, mu, logvar, eps.copy())
+            got = _same_result(fn, (df, mu, logvar, eps.copy()), (df, mu, logvar, eps + 0.5), what_mu, "eps", pair=True)
             g_mu, g_lv = _two_numbers(got, what_mu)
             std = np.exp(0.5 * logvar)
             z = mu + std * eps
