@@ -34,6 +34,10 @@ KL_WRONG = [
     (lambda m, lv: 0.5 * np.sum(m**2 + np.exp(lv) - 1.0 - lv, axis=1), "expected shape (2, 3), one KL per example"),
     (lambda m, lv: _kl(m, lv).mean(), "your result has shape (): expected shape (1,)"),
     (lambda m, lv: 0.5 * np.sum(m**2 + lv - 1.0 - np.log(lv), axis=-1), "your KL is nan for mu=0.3, logvar=-1.2"),
+    (lambda m, lv: 0.5 * np.sum(np.exp(lv) - 1.0 - lv, axis=-1), "the mu² term is missing"),
+    (lambda m, lv: 0.5 * np.sum(m**2 + np.exp(lv) - 1.0 + lv, axis=-1), "the logvar term has the wrong sign"),
+    (lambda m, lv: 0.5 * np.sum((1 + m**2) / np.exp(lv) - 1.0 + lv, axis=-1), "that is KL(p || q), the reverse direction"),
+    (lambda m, lv: _kl(m, lv) + 0.01, "your KL is 0.3056 for mu=0.3, logvar=-1.2: expected 0.2956"),
 ]
 
 
@@ -75,6 +79,22 @@ def _half_stable(lw):
     return np.squeeze(m, -1) + np.log(np.mean(np.exp(lw - m), axis=-1))
 
 
+def _no_add_back(lw):
+    m = np.max(lw, axis=-1, keepdims=True)
+    return np.log(np.mean(np.exp(lw - m), axis=-1))
+
+
+def _global_max(lw):
+    m = np.max(lw)  # one maximum for the whole batch: the other examples' weights underflow
+    return m + np.log(np.mean(np.exp(lw - m), axis=-1))
+
+
+IS_WRONG += [
+    (_no_add_back, "did not add it back after the log"),
+    (lambda lw: logsumexp(lw, axis=-1) - lw.shape[-1], "you subtracted K=2 itself"),
+    (lambda lw: _lme(lw) / np.log(10), "you used log base 10"),
+    (_global_max, "subtract each example's largest log-weight (axis=-1, keepdims=True)"),
+]
 IS_WRONG.append((_half_stable, "your estimate is -inf for log-weights [-1000., -1001., -1002.]: expected -1000.6910"))
 
 
@@ -104,6 +124,9 @@ PPCA_WRONG = [
     (lambda x, w, mu, s2: _ppca(x, w, mu, s2).sum(), "one log-likelihood per row of x"),
     (lambda x, w, mu, s2: _ppca(x, w, mu, 0.0), "your function raised LinAlgError"),
     (_times_cov, "the precision, not C (x-μ)"),
+    (lambda x, w, mu, s2: _ppca(x, w, np.zeros_like(mu), s2), "you did not subtract mu"),
+    (lambda x, w, mu, s2: -_ppca(x, w, mu, s2), "the sign is flipped"),
+    (lambda x, w, mu, s2: _ppca(x, 0 * w, mu, s2), "the W Wᵀ part is missing"),
 ]
 
 

@@ -80,12 +80,6 @@ def check_gaussian_kl(fn: Callable[[np.ndarray, np.ndarray], Any]) -> bool:
             def describe(idx: tuple, mu=mu, logvar=logvar) -> str:
                 return f"for mu={fmt(mu[idx])}, logvar={fmt(logvar[idx])}"
 
-            arr = as_float_array(got, "KL")
-            if arr.shape == ref.shape and not np.allclose(arr, ref, rtol=_RTOL, atol=_ATOL) and np.any(arr < -1e-9):
-                idx = tuple(np.argwhere(arr < -1e-9)[0])
-                why = ("the sign is flipped" if np.allclose(arr, -ref, rtol=_RTOL, atol=_ATOL)
-                       else "a KL divergence is never negative: check the sign of each term")
-                raise CheckFailed(f"your KL is negative {describe(idx)}: expected {ref[idx]:.4f} ({why})")
             mistakes = {
                 "twice the expected value: the formula has a factor 1/2 in front of the sum": 2 * ref,
                 "you treated logvar as log σ; it is log σ², so σ² = exp(logvar)":
@@ -95,7 +89,19 @@ def check_gaussian_kl(fn: Callable[[np.ndarray, np.ndarray], Any]) -> bool:
                 "you averaged over the latent dimensions: sum over them instead": ref / d,
                 "the '-1' inside the sum is missing (the KL must be 0 at mu=0, logvar=0)": ref + 0.5 * d,
                 "the mu² term is missing": ref - 0.5 * np.sum(mu**2, axis=-1),
+                "the logvar term has the wrong sign: the sum is μ² + σ² - 1 - log σ²":
+                    0.5 * np.sum(mu**2 + np.exp(logvar) - 1.0 + logvar, axis=-1),
+                "that is KL(p || q), the reverse direction: the VAE's term is KL(q(z|x) || p(z))":
+                    0.5 * np.sum((1.0 + mu**2) * np.exp(-logvar) - 1.0 + logvar, axis=-1),
             }
+            arr = as_float_array(got, "KL")
+            named = any(arr.shape == w.shape and np.allclose(arr, w, rtol=_RTOL, atol=_ATOL) for w in mistakes.values())
+            if arr.shape == ref.shape and not np.allclose(arr, ref, rtol=_RTOL, atol=_ATOL) and np.any(arr < -1e-9) \
+                    and not named:
+                idx = tuple(np.argwhere(arr < -1e-9)[0])
+                why = ("the sign is flipped" if np.allclose(arr, -ref, rtol=_RTOL, atol=_ATOL)
+                       else "a KL divergence is never negative: check the sign of each term")
+                raise CheckFailed(f"your KL is negative {describe(idx)}: expected {ref[idx]:.4f} ({why})")
             compare(got, ref, quantity="KL", describe=describe, mistakes=mistakes,
                      shape_hint="one KL per example: sum over the last axis (axis=-1) only",
                      nonfinite_hint="exp(logvar) is the variance; no log of a negative number is needed")
@@ -141,11 +147,16 @@ def check_importance_estimate(fn: Callable[[np.ndarray], Any]) -> bool:
                 "the target: take the log of the mean of the weights": np.mean(log_w, axis=-1),
                 "that is the largest log-weight alone: the other weights must be added to it":
                     np.max(log_w, axis=-1),
+                "you subtracted the largest log-weight but did not add it back after the log":
+                    ref - np.max(log_w, axis=-1),
+                f"you subtracted K={k} itself: the average divides by K, so subtract log K": ref + np.log(k) - k,
+                "you used log base 10: log p(x) is in nats, use the natural log np.log": ref / np.log(10.0),
             }
             compare(got, ref, quantity="estimate", describe=describe, mistakes=mistakes,
                      shape_hint="one estimate per example: reduce over the last axis (the K samples) only",
                      nonfinite_hint="exp overflows above ~709 and underflows below ~-745 in float64: "
-                                    "subtract the largest log-weight before exponentiating, add it back after")
+                                    "subtract each example's largest log-weight (axis=-1, keepdims=True) before "
+                                    "exponentiating, add it back after")
         return "4 cases, including log-weights near ±1000"
 
     return run_check("importance_estimate", body)
@@ -194,6 +205,10 @@ def check_ppca_log_likelihood(fn: Callable[[np.ndarray, np.ndarray, np.ndarray, 
                     _gaussian_log_density(x, mu, cov, half_quad=1.0),
                 "the quadratic term needs C⁻¹ (x-μ), the precision, not C (x-μ)":
                     _gaussian_log_density(x, mu, cov, inverse=False),
+                "you did not subtract mu: the quadratic term is in x - μ":
+                    _gaussian_log_density(x, np.zeros_like(mu), cov),
+                "the sign is flipped: that is -log p(x); return the log-density itself": -ref,
+                "the covariance is W Wᵀ + σ² I: the W Wᵀ part is missing": _gaussian_log_density(x, mu, s2 * np.eye(d)),
             }
             compare(got, ref, quantity="log p(x)", describe=describe, mistakes=mistakes,
                      shape_hint="one log-likelihood per row of x (do not sum over the data)",
