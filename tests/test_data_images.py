@@ -51,11 +51,14 @@ def test_parse_idx_reads_shape_and_big_endian_types():
     "buf, message",
     [
         (b"\x00\x00", "labels.idx: not an IDX file (magic number 2 bytes only, expected 0000 + type code + ndim)"),
-        (b"\x1f\x8b\x08\x00" + bytes(20), "labels.idx: not an IDX file (magic number 1f8b0800, expected 0000 + type code + ndim)"),
+        (b"\x1f\x8b\x08\x00" + bytes(20),
+         "labels.idx: not an IDX file (magic number 1f8b0800, expected 0000 + type code + ndim)"),
         (b"\x00\x00\x07\x01" + bytes(8), "labels.idx: not an IDX file (magic number 00000701, expected 0000 + type code + ndim)"),
         (b"\x00\x00\x08\x03\x00\x00\x00\x02", "labels.idx: IDX header announces 3 dimensions but the file ends after 8 bytes"),
-        (idx(np.zeros((2, 3), np.uint8))[:-1], "labels.idx: IDX header says shape (2, 3) (6 data bytes) but the file holds 5 data bytes"),
-        (idx(np.zeros((2, 3), np.uint8)) + b"\x00", "labels.idx: IDX header says shape (2, 3) (6 data bytes) but the file holds 7 data bytes"),
+        (idx(np.zeros((2, 3), np.uint8))[:-1],
+         "labels.idx: IDX header says shape (2, 3) (6 data bytes) but the file holds 5 data bytes"),
+        (idx(np.zeros((2, 3), np.uint8)) + b"\x00",
+         "labels.idx: IDX header says shape (2, 3) (6 data bytes) but the file holds 7 data bytes"),
     ],
     ids=["too-short", "gzip-not-decompressed", "bad-type-code", "header-cut", "data-truncated", "data-too-long"],
 )

@@ -204,7 +204,8 @@ def test_pad_batch_pads_right_with_pad_id():
     "seqs, exc, message",
     [
         ([], ValueError, "seqs: expected at least one sequence, got none"),
-        ([np.array([1, 2]), np.array([[1]])], ValueError, "seqs[1]: expected a 1-D integer sequence, got shape (1, 1) dtype int64"),
+        ([np.array([1, 2]), np.array([[1]])], ValueError,
+         "seqs[1]: expected a 1-D integer sequence, got shape (1, 1) dtype int64"),
         ([np.array([0.5, 2.0])], ValueError, "seqs[0]: expected a 1-D integer sequence, got shape (2,) dtype float64"),
         (np.zeros((3, 4), np.int64), TypeError, "seqs: expected a list of 1-D int arrays, got one array of shape (3, 4)"),
     ],

@@ -35,7 +35,8 @@ BITS_MISTAKES = [
     ("times dims", lambda n, d: n * d / math.log(2), "you multiplied by num_dims"),
     ("log2 of nll", lambda n, d: math.log2(n) / d, "you took log2 of the NLL"),
     ("inverted", lambda n, d: d / (n * math.log(2)), "turn the fraction round"),
-    ("unknown", lambda n, d: n / (d * math.log(2)) + 0.01, "your result is 0.4516 for nll=240.0 nats, num_dims=784: expected 0.4416"),
+    ("unknown", lambda n, d: n / (d * math.log(2)) + 0.01,
+     "your result is 0.4516 for nll=240.0 nats, num_dims=784: expected 0.4416"),
 ]
 
 

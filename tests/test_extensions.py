@@ -79,7 +79,8 @@ def test_fit_conditional_trains_and_checks_its_data(vl):
     assert history["loss"][-1] < history["loss"][0]
     _one_line_error(ValueError, r"^y_train: expected 64 labels", vl.fit_conditional, model, x, y[:10], epochs=1)
     _one_line_error(ValueError, r"^y_val: ", vl.fit_conditional, model, x, y, x[:4], epochs=1)
-    _one_line_error(TypeError, r"^model: expected a ConditionalVAE, got VAE", vl.fit_conditional, vl.VAE(latent_dim=2, hidden_dim=8), x, y)
+    _one_line_error(TypeError, r"^model: expected a ConditionalVAE, got VAE",
+                    vl.fit_conditional, vl.VAE(latent_dim=2, hidden_dim=8), x, y)
 
 
 def test_fit_conditional_is_reproducible_with_a_seed():

@@ -98,7 +98,8 @@ def test_bad_images_are_refused_with_one_line(vl, bad, error, message):
 
 @pytest.mark.parametrize("call,message", [
     (lambda vl, m: vl.iwae_bound(m, X, k=0), r"k: expected an integer >= 1, got 0"),
-    (lambda vl, m: vl.iwae_bound(m, X, k=3, eps=np.zeros((3, 5, 9), np.float32)), r"eps: expected shape \(3, 5, 2\), got \(3, 5, 9\)"),
+    (lambda vl, m: vl.iwae_bound(m, X, k=3, eps=np.zeros((3, 5, 9), np.float32)),
+     r"eps: expected shape \(3, 5, 2\), got \(3, 5, 9\)"),
     (lambda vl, m: m.elbo(X, eps=np.zeros((5, 3), np.float32)), r"eps: expected shape \(5, 2\), got \(5, 3\)"),
     (lambda vl, m: m.decode(np.zeros((4, 3), np.float32)), r"z: expected shape \(batch, 2\), got \(4, 3\)"),
     (lambda vl, m: m.sample(0), r"n: expected an integer >= 1, got 0"),

@@ -134,7 +134,8 @@ def test_internal_links_resolve(site: Site, request: pytest.FixtureRequest) -> N
 def _report_external(external: dict[str, set[str]], request: pytest.FixtureRequest) -> None:
     """Write the external links (not fetched: no internet) to a file and the run's summary."""
     out = artifacts_dir(ROOT) / "external-links.txt"
-    lines = [f"{url}\t{', '.join(sorted(pages)[:3])}{' ...' if len(pages) > 3 else ''}" for url, pages in sorted(external.items())]
+    lines = [f"{url}\t{', '.join(sorted(pages)[:3])}{' ...' if len(pages) > 3 else ''}"
+             for url, pages in sorted(external.items())]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     hosts = sorted({urlsplit(u).netloc for u in external})
     register_summary(

@@ -23,7 +23,8 @@ BIBFILE = ROOT / "book" / "references.bib"
 
 # A call such as ch2.check_gaussian_kl(my_kl) or check_gaussian_kl(my_kl).
 _CHECKER_CALL_RE = re.compile(r"\bcheck_\w+\s*\(")
-_EXERCISES_IMPORT_RE = re.compile(r"^\s*(from\s+vaelib\.exercises\b|from\s+vaelib\s+import\s+exercises\b|import\s+vaelib\.exercises\b)", re.M)
+_EXERCISES_IMPORT_RE = re.compile(
+    r"^\s*(from\s+vaelib\.exercises\b|from\s+vaelib\s+import\s+exercises\b|import\s+vaelib\.exercises\b)", re.M)
 
 
 def _ids(pages: list[book_sources.Page]) -> list[str]:
@@ -60,7 +61,8 @@ def test_solutions_are_folded(page: book_sources.Page) -> None:
     assert n_solutions >= n_exercises, f"{page.docname}: {n_exercises} exercises but {n_solutions} solutions"
     # Each solution directive's options must fold it: ":class: dropdown".
     blocks = re.split(r"\{solution\}", markdown)[1:]
-    unfolded = [b.splitlines()[0].strip() for b in blocks if not re.search(r"^\s*:class:.*\bdropdown\b", b.split("\n\n")[0], re.M)]
+    unfolded = [b.splitlines()[0].strip() for b in blocks
+                if not re.search(r"^\s*:class:.*\bdropdown\b", b.split("\n\n")[0], re.M)]
     assert not unfolded, f"{page.docname}: solutions without ':class: dropdown': {unfolded}"
 
 
@@ -103,7 +105,8 @@ def _tiny_book(root: Path) -> Path:
     v4 = nbformat.v4
     nb = v4.new_notebook(metadata={"widgets": {"state": {}}, "kernelspec": {"name": "other", "display_name": "x"}})
     nb.cells = [
-        v4.new_markdown_cell("# Chapter in PyTorch\nSee the [Keras version](01_x_keras.ipynb).", metadata={"tags": ["framework"]}),
+        v4.new_markdown_cell("# Chapter in PyTorch\nSee the [Keras version](01_x_keras.ipynb).",
+                             metadata={"tags": ["framework"]}),
         v4.new_code_cell("from vaelib import torch as vl\nprint(vl)", metadata={"tags": ["framework"]}),
         v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(2)"),
         v4.new_markdown_cell(

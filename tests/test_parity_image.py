@@ -63,7 +63,8 @@ def test_weights_carry_back_from_keras_to_torch(arch):
 
 def test_latent_size_mismatch_is_named():
     weights = vt.export_weights(vt.VAE("mlp", latent_dim=10))
-    message = r"weights\['decoder.hidden.kernel'\]: expected shape \(20, 400\), got \(10, 400\) \(were the models built with the same latent_dim"
+    message = (r"weights\['decoder.hidden.kernel'\]: expected shape \(20, 400\), got \(10, 400\) "
+               r"\(were the models built with the same latent_dim")
     with pytest.raises(ValueError, match=message):
         vk.import_weights(vk.VAE("mlp", latent_dim=20), weights)
     with pytest.raises(ValueError, match=message):

@@ -64,7 +64,8 @@ class TestSet:
     def load(cls) -> "TestSet":
         """Load and binarize the test split (seed 2, as the reference evaluation)."""
         test = data.load_fashion_mnist("test")
-        return cls(data.binarize(test.images, seed=reference.TEST_BINARIZE_SEED), np.asarray(test.labels), tuple(test.class_names))
+        images = data.binarize(test.images, seed=reference.TEST_BINARIZE_SEED)
+        return cls(images, np.asarray(test.labels), tuple(test.class_names))
 
     def first_of_each(self, classes: tuple[int, ...]) -> np.ndarray:
         """Index of the first test image of each class, in the order given."""

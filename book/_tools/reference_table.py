@@ -35,8 +35,8 @@ def _row(name: str, entry: dict) -> str:
         return f"{ev[key]:.{digits}f}" if key in ev else ""
 
     if "nll" in ev:
-        numbers = ["", "", fmt("kl"), f"{ev['active_units']}/{entry['config'].get('latent_dim', 0)}" if "latent_dim" in entry["config"] else "",
-                   fmt("nll"), fmt("perplexity", 1)]
+        units = f"{ev['active_units']}/{entry['config'].get('latent_dim', 0)}" if "latent_dim" in entry["config"] else ""
+        numbers = ["", "", fmt("kl"), units, fmt("nll"), fmt("perplexity", 1)]
     elif "elbo" in ev:
         numbers = [fmt("elbo"), fmt("log_px"), fmt("kl"), f"{ev['active_units']}/{entry['config']['latent_dim']}", "", ""]
     else:

@@ -225,7 +225,8 @@ def _machine() -> dict[str, Any]:
         pass
     import torch
 
-    device = "GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({model_name}, {os.cpu_count()} cores)"
+    device = ("GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available()
+              else f"CPU ({model_name}, {os.cpu_count()} cores)")
     return {"cpu": model_name, "cores": os.cpu_count(), "device": device, "platform": platform.platform()}
 
 

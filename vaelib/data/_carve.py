@@ -1,9 +1,10 @@
 """The carve-out: stand in for a missing split with part of a present one (quick mode only).
 
 Offline CI has no MNIST or PTB training split (see the course spec). In quick mode only (or
-when a caller such as the reference-model script asks for it explicitly), the loaders then train on the first part of a held-out split and evaluate on the rest of
-it, and say so loudly. Both halves come from one rule, so whichever split is asked for
-first, the carved training part and the remaining held-out part never overlap.
+when a caller such as the reference-model script asks for it explicitly), the loaders then
+train on the first part of a held-out split and evaluate on the rest of it, and say so loudly.
+Both halves come from one rule, so whichever split is asked for first, the carved training
+part and the remaining held-out part never overlap.
 """
 
 from __future__ import annotations

@@ -273,7 +273,8 @@ def load_ptb_corpus(data_dir: str | os.PathLike[str] | None = None, max_length: 
     for split, sentences in splits.items():
         kept = sentences if max_length is None else [s for s in sentences if len(s) <= max_length]
         if max_length is not None:
-            notes.append(f"{split}: dropped {len(sentences) - len(kept):,} of {len(sentences):,} sentences longer than {max_length} words")
+            notes.append(f"{split}: dropped {len(sentences) - len(kept):,} of {len(sentences):,} sentences "
+                         f"longer than {max_length} words")
         eos = np.array([vocab.eos_id], dtype=np.int64)
         encoded[split] = [np.concatenate([vocab.encode(s), eos]) for s in kept]
     return TextCorpus(vocab, encoded["train"], encoded["valid"], encoded["test"], "; ".join(notes))

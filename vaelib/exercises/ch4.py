@@ -22,7 +22,10 @@ import numpy as np
 from vaelib.exercises._report import CheckFailed, run_check
 
 # The comparison machinery (shape, finiteness, known mistakes, numbers) is chapter 2's.
-from vaelib.exercises._report import as_float_array as _as_float_array, call_quietly as _call_quietly, compare as _compare, fmt as _fmt
+from vaelib.exercises._report import as_float_array as _as_float_array
+from vaelib.exercises._report import call_quietly as _call_quietly
+from vaelib.exercises._report import compare as _compare
+from vaelib.exercises._report import fmt as _fmt
 
 __all__ = ["check_elbo", "check_iwae_bound", "check_interpolation"]
 
@@ -96,6 +99,9 @@ def check_elbo(fn: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], An
                 "that is the loss, minus the ELBO: return the ELBO itself": -ref,
                 "you averaged the KL over the latent dimensions: sum it": log_lik - kl / mu.shape[1],
                 "the binary cross-entropy is the NEGATIVE log-likelihood: flip its sign": -log_lik - kl,
+                "the KL is twice too large: the closed form has a factor 1/2 in front of the sum": log_lik - 2.0 * kl,
+                "you averaged the log-likelihood over the batch: one ELBO per example, each with its own "
+                "log-likelihood": log_lik.mean() - kl,
             }
             _compare(got, ref, quantity="ELBO", describe=describe, mistakes=mistakes,
                      shape_hint="one ELBO per example: sum over pixels and latent dimensions, not over the batch",
@@ -147,6 +153,10 @@ def check_iwae_bound(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]) ->
                 "the prior log p(z) is missing from the weight p(x|z) p(z) / q(z|x)":
                     _log_mean_exp(log_lik - log_q, axis=0),
                 "that is the largest log-weight alone: every sample contributes": np.max(log_w, axis=0),
+                "you subtracted the largest log-weight but did not add it back after the log":
+                    ref - np.max(log_w, axis=0),
+                "that is the sum of the log-weights: the bound is the log of the average weight":
+                    np.sum(log_w, axis=0),
             }
             _compare(got, ref, quantity="bound", describe=describe, mistakes=mistakes,
                      shape_hint="the k samples are on axis 0: reduce over axis 0 only, one bound per example",
@@ -167,6 +177,15 @@ def _interpolation_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
         (rng.normal(size=20), rng.normal(size=20), 8),
         (rng.normal(size=3), rng.normal(size=3), 2),
     ]
+
+
+def _slerp(z0: np.ndarray, z1: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation, what a learner who read about it may return instead."""
+    cos = np.dot(z0, z1) / max(np.linalg.norm(z0) * np.linalg.norm(z1), 1e-12)
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-8:
+        return z0 + t * (z1 - z0)
+    return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
 
 
 def check_interpolation(fn: Callable[[np.ndarray, np.ndarray, int], Any]) -> bool:
@@ -195,6 +214,10 @@ def check_interpolation(fn: Callable[[np.ndarray, np.ndarray, int], Any]) -> boo
                 "the last point should be z1 itself: use t = i/(n-1) (np.linspace includes the end), not i/n":
                     z0 + steps / n * (z1 - z0),
                 "the first point should be z0 itself: start at t = 0": z0 + (steps + 1) / n * (z1 - z0),
+                "the point at t is z0 + t (z1 - z0): you added t z1 without subtracting t z0": z0 + t * z1,
+                "the start z0 is missing: the point at t is z0 + t (z1 - z0)": t * (z1 - z0),
+                "that is spherical interpolation (slerp): this exercise asks for the straight line":
+                    _slerp(z0, z1, t),
             }
             _compare(got, ref, quantity="point", describe=describe, mistakes=mistakes,
                      shape_hint=f"n={n} points (rows) of dimension D={len(z0)} (columns)",

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelib import metrics, schedules
+from vaelib import metrics
 from vaelib._checks import check_fit_args, check_positive_int
 from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_sequences, check_tokens
 from vaelib._types import ELBOTerms, History
