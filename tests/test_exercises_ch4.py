@@ -41,6 +41,10 @@ ELBO_WRONG = [
     (lambda x, l, m, v: _log_lik(x, l) - _kl(m, v) / m.shape[1], "you averaged the KL over the latent dimensions"),
     (lambda x, l, m, v: _elbo(x, l, m, v).mean(), "your result has shape (): expected shape (3,), one ELBO per example"),
     (_naive_elbo, "your ELBO is nan for example 0 of a batch of 2 (latent dim 3)"),
+    (lambda x, l, m, v: -_log_lik(x, l) - _kl(m, v), "the binary cross-entropy is the NEGATIVE log-likelihood"),
+    (lambda x, l, m, v: _log_lik(x, l) - 2 * _kl(m, v), "the KL is twice too large"),
+    (lambda x, l, m, v: _log_lik(x, l).mean() - _kl(m, v), "you averaged the log-likelihood over the batch"),
+    (lambda x, l, m, v: _elbo(x, l, m, v) + 1.0, "your ELBO is"),
 ]
 
 
@@ -79,6 +83,10 @@ IWAE_WRONG = [
      "your bound is -inf for example 0 with k=200 samples"),
     (lambda ll, lp, lq: np.logaddexp.reduce(ll + lp - lq, axis=1) - np.log(ll.shape[1]),
      "the k samples are on axis 0"),
+    (lambda ll, lp, lq: np.max(ll + lp - lq, axis=0), "that is the largest log-weight alone"),
+    (lambda ll, lp, lq: (lambda w: np.log(np.mean(np.exp(w - w.max(0)), axis=0)))(ll + lp - lq),
+     "did not add it back after the log"),
+    (lambda ll, lp, lq: np.sum(ll + lp - lq, axis=0), "that is the sum of the log-weights"),
 ]
 
 
@@ -112,6 +120,10 @@ INTERP_WRONG = [
     (lambda z0, z1, n: z0 + np.arange(1, n + 1)[:, None] / n * (z1 - z0), "the first point should be z0 itself"),
     (lambda z0, z1, n: _interp(z0, z1, n + 1), "your result has shape (6, 2): expected shape (5, 2)"),
     (lambda z0, z1, n: np.sqrt(np.abs(_interp(z0, z1, n))), "your point is"),
+    (lambda z0, z1, n: z0 + np.linspace(0, 1, n)[:, None] * z1, "without subtracting t z0"),
+    (lambda z0, z1, n: np.linspace(0, 1, n)[:, None] * (z1 - z0), "the start z0 is missing"),
+    (lambda z0, z1, n: ch4._slerp(z0, z1, np.linspace(0, 1, n)[:, None]), "that is spherical interpolation"),
+    (lambda z0, z1, n: [list(p) for p in _interp(z0, z1, n)][:-1], "your result has shape (4, 2): expected shape (5, 2)"),
 ]
 
 
