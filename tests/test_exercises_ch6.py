@@ -45,6 +45,8 @@ BETA_WRONG = {
     "sum": (lambda ll, kl, b: np.sum(-ll + b * kl), "average over the batch instead of summing"),
     "divide": (lambda ll, kl, b: np.mean(-ll + kl / b), "do not divide"),
     "per example": (lambda ll, kl, b: -ll + b * kl, "return one number"),
+    "no beta": (lambda ll, kl, b: np.mean(-ll + kl), "beta is missing"),
+    "unknown": (lambda ll, kl, b: np.mean(-ll + b * kl) + 1.0, "your result is "),
 }
 
 
@@ -93,6 +95,10 @@ IWAE_WRONG = {
     "divide by k": (lambda lw: np.exp(lw) / lw.shape[0], "not by k"),
     "log weights": (lambda lw: np.log(_softmax0(lw)), "not their logarithm"),
     "unnormalized shifted": (lambda lw: np.exp(lw - lw.max(axis=0)), "still divide by the sum"),
+    "whole array": (lambda lw: (lambda e: e / e.sum())(np.exp(lw - lw.max())), "you normalized over the whole array"),
+    "sign": (lambda lw: _softmax0(-lw), "the sign is flipped"),
+    "normalized logs": (lambda lw: lw / lw.sum(axis=0), "you normalized the log-weights themselves"),
+    "transposed": (lambda lw: _softmax0(lw).T, "(transpose it?)"),
 }
 
 
@@ -124,6 +130,11 @@ AU_WRONG = {
     "std": (lambda mu, lv, t: int(np.sum(mu.std(axis=0) > t)), "not its standard deviation", "your count is 7 "),
     "inactive": (lambda mu, lv, t: int(np.sum(mu.var(axis=0) <= t)), "number of inactive units", "your count is 3 "),
     "mask": (lambda mu, lv, t: mu.var(axis=0) > t, "return the number of active units", "array of shape (8,)"),
+    "squared mean": (lambda mu, lv, t: int(np.sum(mu.mean(axis=0) ** 2 > t)), "not its squared mean", "your count is 8 "),
+    "posterior variance": (lambda mu, lv, t: int(np.sum(np.exp(lv).mean(axis=0) < 1 - t)),
+                           "not how small the posterior variance is", "your count is 6 "),
+    "no axis": (lambda mu, lv, t: int(mu.var() > t), "mu.var() without an axis", "your count is 1 "),
+    "unknown": (lambda mu, lv, t: int(np.sum(mu.var(axis=0) > t)) + 1, "expected 5", "your count is 6 "),
 }
 
 
@@ -131,7 +142,9 @@ AU_WRONG = {
 def test_active_units_names_the_mistake(capsys, name):
     fn, hint, number = AU_WRONG[name]
     ok, out = _verdict(capsys, ch6.check_active_units, fn)
-    assert not ok and out.startswith("✗ active_units: ") and hint in out and number in out
+    assert not ok and out.startswith("✗ active_units: ") and hint in out and number in out, out
+    if name == "unknown":
+        assert "Hint" not in out  # a count that no slip explains on every case gets no guess
     if name != "mask":
         assert "expected 5" in out
 
@@ -150,6 +163,11 @@ ONE_HOT_WRONG = {
     "max plus one": (lambda y, c: np.eye(y.max() + 1)[y], "not labels.max() + 1"),
     "off by one": (lambda y, c: np.eye(c)[y - 1], "not y - 1"),
     "inverted": (lambda y, c: 1 - np.eye(c)[y], "not the reverse"),
+    "plus one": (lambda y, c: np.eye(c)[(y + 1) % c], "not y + 1"),
+    "class counts": (lambda y, c: np.eye(c)[y].sum(axis=0), "that looks like class counts"),
+    "labels unchanged": (lambda y, c: y, "turn each label into a row"),
+    "number of labels": (lambda y, c: np.eye(len(y))[y % len(y)], "not the number of labels"),
+    "unknown": (lambda y, c: np.eye(c)[y] * 2, "your result is 2.0000"),
 }
 
 

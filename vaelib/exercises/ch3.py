@@ -27,18 +27,13 @@ def _expect(got: Any, expected: np.ndarray, what: str, mistakes: Sequence[Mistak
         expect_close(got, expected, what, rtol=rtol, atol=atol)
     except CheckFailed as failure:
         try:
-            got_arr = _as_array(got)
-        except (TypeError, ValueError):
+            got_arr = to_numbers(got, "numbers")
+        except CheckFailed:
             raise failure from None
         for wrong, hint in mistakes:
             if got_arr.shape == np.shape(wrong) and np.allclose(got_arr, wrong, rtol=1e-5, atol=1e-7):
                 raise CheckFailed(f"{failure}. {hint}") from None
         raise
-
-
-def _as_array(value: Any) -> np.ndarray:
-    """The learner's value (NumPy, torch or TensorFlow) as float64; TypeError/ValueError if not numbers."""
-    return np.asarray(_to_numpy(value), dtype=np.float64)
 
 
 def _two_numbers(got: Any, what: str) -> tuple[Any, Any]:

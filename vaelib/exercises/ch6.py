@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from vaelib.exercises._report import CheckFailed, _to_numpy, call_learner, expect_close, run_check
+from vaelib.exercises._report import CheckFailed, _to_numpy, call_learner, expect_close, run_check, to_numbers
 
 __all__ = ["check_beta_objective", "check_iwae_weights", "check_active_units", "check_one_hot"]
 
@@ -30,8 +30,8 @@ def _call(fn: Callable[..., Any], *args: Any) -> Any:
 
 def _matches(got: Any, wrong: Any) -> bool:
     try:
-        arr = np.asarray(_to_numpy(got), dtype=np.float64)
-    except (TypeError, ValueError):
+        arr = to_numbers(got, "numbers")
+    except CheckFailed:
         return False
     wrong = np.asarray(wrong, dtype=np.float64)
     return arr.shape == wrong.shape and bool(np.allclose(arr, wrong, rtol=1e-5, atol=1e-8, equal_nan=False))
@@ -125,9 +125,12 @@ def check_iwae_weights(fn: Callable[[np.ndarray], Any]) -> bool:
             what = f"for {label} log-weights of shape ({k}, {b}) (k={k} samples, B={b} examples)"
             got = _call(fn, log_w.copy())
             try:
-                arr = np.asarray(_to_numpy(got), dtype=np.float64)
-            except (TypeError, ValueError):
-                arr = None
+                arr = to_numbers(got, "numbers")
+            except CheckFailed:
+                arr = None  # expect_close below names the odd value
+            if arr is not None and arr.shape == (b, k) and b != k:
+                raise CheckFailed(f"your result has shape {arr.shape} {what}: expected {log_w.shape}, "
+                                  "one weight per sample and example as in log_w (transpose it?)")
             if arr is not None and arr.shape == log_w.shape and not np.all(np.isfinite(arr)):
                 raise CheckFailed(f"your weights contain NaN or inf {what}: exp(log_w) underflows to 0 "
                                   "(or overflows); subtract each example's largest log-weight before exponentiating")
@@ -142,6 +145,11 @@ def check_iwae_weights(fn: Callable[[np.ndarray], Any]) -> bool:
                 (np.log(expected), "return the weights themselves, not their logarithm"),
                 (np.exp(log_w - log_w.max(axis=0, keepdims=True)),
                  "after subtracting the maximum, still divide by the sum over the samples"),
+                (np.exp(log_w - log_w.max()) / np.exp(log_w - log_w.max()).sum(),
+                 "you normalized over the whole array: divide by the sum over the k samples of each example (axis 0)"),
+                (_softmax0(-log_w), "the sign is flipped: the weights are exp(+log_w), normalized"),
+                (log_w / log_w.sum(axis=0, keepdims=True),
+                 "you normalized the log-weights themselves: exponentiate them (after subtracting the maximum) first"),
             ]
             _expect(got, expected, what, mistakes)
         return "2 cases, one with image-sized log-weights near -750 nats"
@@ -191,24 +199,21 @@ def check_active_units(fn: Callable[[np.ndarray, np.ndarray, float], Any]) -> bo
         True when every case gives the right count; a one-line verdict is printed.
     """
     def body() -> str:
+        threshold = 0.01
+        counts, expected, wrong = [], [], {}
         for mu, logvar in _active_unit_cases():
-            threshold = 0.01
             n, d = mu.shape
             what = f"for {n} examples and {d} latent units (threshold {threshold})"
-            got = _call(fn, mu.copy(), logvar.copy(), threshold)
-            try:
-                arr = np.asarray(_to_numpy(got), dtype=np.float64)
-            except (TypeError, ValueError):
-                raise CheckFailed(f"your function returned {type(got).__name__} {what}: expected a whole number") from None
+            arr = to_numbers(_call(fn, mu.copy(), logvar.copy(), threshold), f"a whole number {what}")
             if arr.shape == (d,):
                 raise CheckFailed(f"your function returned an array of shape ({d},) {what}: "
                                   "return the number of active units, e.g. int(np.sum(mask))")
             if arr.shape != ():
                 raise CheckFailed(f"your function returned an array of shape {arr.shape} {what}: expected one whole number")
-            expected = int(np.sum(mu.var(axis=0) > threshold))
-            if float(arr) == expected:
-                continue
-            mistakes: list[tuple[int, str]] = [
+            counts.append(float(arr))
+            expected.append(int(np.sum(mu.var(axis=0) > threshold)))
+            # What the typical slips count on this case; a slip is named only if it explains every case.
+            for count, hint in [
                 (np.sum(logvar.var(axis=0) > threshold),
                  "measure how the posterior mean mu varies over the data, not the log-variance"),
                 (np.sum(mu.var(axis=1) > threshold),
@@ -217,11 +222,17 @@ def check_active_units(fn: Callable[[np.ndarray, np.ndarray, float], Any]) -> bo
                  "compare the variance of mu with the threshold, not its standard deviation"),
                 (np.sum(np.exp(logvar).mean(axis=0) < 1 - threshold),
                  "activity is the spread of mu over the data, not how small the posterior variance is"),
-                (d - expected, "that is the number of inactive units: count those whose variance exceeds the threshold"),
+                (d - expected[-1], "that is the number of inactive units: count those whose variance exceeds the threshold"),
                 (np.sum(mu.mean(axis=0) ** 2 > threshold), "use the variance of mu over the data, not its squared mean"),
-            ]
-            hint = next((f". Hint: {h}" for wrong, h in mistakes if float(arr) == wrong), "")
-            raise CheckFailed(f"your count is {float(arr):g} {what}: expected {expected}{hint}")
+                (int(mu.var() > threshold), "mu.var() without an axis is one variance of all entries: "
+                                            "take it per unit, mu.var(axis=0)"),
+            ]:
+                wrong.setdefault(hint, []).append(int(count))
+        for case, (mu, _) in enumerate(_active_unit_cases()):
+            if counts[case] != expected[case]:
+                hint = next((f". Hint: {h}" for h, c in wrong.items() if c == counts), "")
+                what = f"for {mu.shape[0]} examples and {mu.shape[1]} latent units (threshold {threshold})"
+                raise CheckFailed(f"your count is {counts[case]:g} {what}: expected {expected[case]}{hint}")
         return "2 cases"
 
     return run_check("active_units", body)
@@ -251,7 +262,7 @@ def check_one_hot(fn: Callable[[np.ndarray, int], Any]) -> bool:
             expected = np.eye(c)[labels]
             try:
                 shape = np.asarray(_to_numpy(got)).shape
-            except (TypeError, ValueError):
+            except Exception:  # expect_close below names the odd value
                 shape = None
             if shape == (c, len(labels)) and c != len(labels):
                 raise CheckFailed(f"your result has shape {shape} {what}: expected {expected.shape}, "
@@ -259,6 +270,15 @@ def check_one_hot(fn: Callable[[np.ndarray, int], Any]) -> bool:
             if shape == (len(labels), int(labels.max()) + 1) and int(labels.max()) + 1 != c:
                 raise CheckFailed(f"your result has shape {shape} {what}: expected {expected.shape}; "
                                   "use num_classes columns, not labels.max() + 1 (a batch may miss some classes)")
+            if shape == (c,):
+                raise CheckFailed(f"your result has shape {shape} {what}: expected {expected.shape}; that looks like "
+                                  "class counts, return one row per label")
+            if shape == (len(labels),):
+                raise CheckFailed(f"your result has shape {shape} {what}: expected {expected.shape}; turn each label "
+                                  "into a row with a 1 in its column")
+            if shape == (len(labels), len(labels)) and len(labels) != c:
+                raise CheckFailed(f"your result has shape {shape} {what}: expected {expected.shape}; "
+                                  "use num_classes columns, not the number of labels")
             mistakes: list[Mistake] = [
                 (np.eye(c)[(labels - 1) % c], "the column of label y is y itself (labels start at 0), not y - 1"),
                 (np.eye(c)[(labels + 1) % c], "the column of label y is y itself, not y + 1"),
