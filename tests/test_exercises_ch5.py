@@ -68,7 +68,8 @@ LINEAR_WRONG = [
     (lambda s, w: s / w if s < w else 0.0, "it does not fall back to 0"),
     (lambda s, w: w / s, "ZeroDivisionError"),
     (lambda s, w: min(s / w, 1.0) + 0.1, "with warmup_steps=1000: expected 1.0000 (7 of 7 entries differ)"),
-    (lambda s, w: np.minimum(np.arange(3) / w, 1), "your function returned an array of shape (3,) at step 0: expected one number"),
+    (lambda s, w: np.minimum(np.arange(3) / w, 1),
+     "your function returned an array of shape (3,) at step 0: expected one number"),
     (_stub, "NotImplementedError"),
 ]
 
@@ -96,7 +97,8 @@ LOGISTIC_WRONG = [
     (lambda s, m, k: 1 / (1 + math.exp(-k * (s + m))), "that is step + midpoint"),
     (lambda s, m, k: 0.5 * (1 + math.tanh(k * (s - m))), "you doubled the steepness"),
     (lambda s, m, k: 1 / (1 + np.exp(-(s - m) / k)), "you divided by the steepness"),
-    (lambda s, m, k: _logistic(s, m, k) ** 2, "your beta is 0.2500 at step 2500 (midpoint 2500, steepness 0.0025): expected 0.5000"),
+    (lambda s, m, k: _logistic(s, m, k) ** 2,
+     "your beta is 0.2500 at step 2500 (midpoint 2500, steepness 0.0025): expected 0.5000"),
     (lambda s, m, k: str(_logistic(s, m, k)), "your function returned str '0.5'"),
 ]
 
@@ -173,7 +175,7 @@ DROPOUT_WRONG = [
     (_structured(lambda t: (len(t), 1)), "you dropped whole sentences"),
     (lambda t, r, g: _dropout(t, r / 2, g), "at rate 1 only"),
     (lambda t, r, g: _dropout(t, min(1.3 * r, 1.0), g), "at rate 0.3 you replaced 39"),
-    (lambda t, r, g: (rng_keep := g.random(t.shape) >= r) * 1, "you returned the mask itself"),
+    (lambda t, r, g: (g.random(t.shape) >= r) * 1, "you returned the mask itself"),
     (lambda t, r, g: _dropout(t, r, g) + 0.5, "non-integer values"),
     (_stub, "NotImplementedError"),
 ]

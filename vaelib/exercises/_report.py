@@ -7,8 +7,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from vaelib._arrays import to_numpy as _to_numpy  # tensors of either framework to NumPy
+
 __all__ = ["CheckFailed", "run_check", "call_learner", "call_quietly", "expect_close", "as_float_array", "as_number",
-           "to_numbers", "describe_value", "compare", "fmt", "GlobalRandomState"]
+           "to_numbers", "describe_value", "compare", "fmt", "GlobalRandomState", "check_seeded"]
 
 
 class CheckFailed(Exception):
@@ -109,15 +111,6 @@ def expect_close(got: Any, expected: Any, what: str, *, rtol: float = 1e-4, atol
         raise CheckFailed(f"your result is {g:.4f} {what}: expected {e:.4f}{hint}")
 
 
-def _to_numpy(value: Any) -> Any:
-    """Turn tensors of either framework into NumPy without importing the frameworks."""
-    if hasattr(value, "detach"):  # torch.Tensor
-        value = value.detach().cpu()
-    if hasattr(value, "numpy"):
-        return value.numpy()
-    return value
-
-
 def run_check(name: str, body: Callable[[], str | None]) -> bool:
     """Run a checker body, print its verdict in one line and return whether it passed.
 
@@ -169,6 +162,27 @@ class GlobalRandomState:
         after = np.random.get_state()
         self.touched = not (after[2] == self._saved[2] and np.array_equal(after[1], self._saved[1]))
         np.random.set_state(self._saved)
+
+
+def check_seeded(draw: Callable[[int], np.ndarray], seeds: tuple[int, int], *, touched: bool, same: str,
+                 own: str, ignored: str, advice: str) -> None:
+    """Raise CheckFailed unless ``draw`` is reproducible, uses its seed, and leaves ``np.random`` alone.
+
+    ``draw(seed)`` runs the learner's function with a seed (or a generator made from it);
+    ``touched`` says whether earlier calls used NumPy's global generator. The messages:
+    ``same`` for two equal seeds giving different results, ``own`` why (when ``np.random`` was
+    not touched), ``ignored`` for two different seeds giving the same result, ``advice`` what to do.
+    """
+    with GlobalRandomState() as watch:
+        first, again, other = draw(seeds[0]), draw(seeds[0]), draw(seeds[1])
+    if not np.array_equal(first, again):
+        how = "you drew from NumPy's global generator (np.random.*)" if watch.touched else own
+        raise CheckFailed(f"{same}: {how}; {advice}")
+    if touched or watch.touched:
+        raise CheckFailed("your function used NumPy's global generator (np.random.seed or np.random.*), which changes "
+                          f"every other random number of the session: {advice}")
+    if np.array_equal(first, other):
+        raise CheckFailed(f"{ignored}; {advice}")
 
 
 def as_float_array(got: Any, quantity: str) -> np.ndarray:

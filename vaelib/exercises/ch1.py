@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from vaelib.exercises._report import CheckFailed, GlobalRandomState, run_check
+from vaelib.exercises._report import CheckFailed, GlobalRandomState, check_seeded, run_check
 # The learner-calling helpers are shared with chapter 2 (warnings silenced, tensors to NumPy).
 from vaelib.exercises._report import as_float_array as _as_array, call_quietly as _call
 
@@ -234,8 +234,8 @@ def _check_independence(dropped: np.ndarray, what: str) -> None:
     for hint, (a, b) in pairs.items():
         both = float(np.mean(a & b))
         if both > p**2 + _MASK_TOL:
-            raise CheckFailed(f"{hint} ({what}, {both:.3f} of neighbouring pairs are dropped together, "
-                              f"expected about {p**2:.3f}, the square of the dropped fraction)")
+            raise CheckFailed(f"{hint} ({what}: {both:.3f} of these pixel pairs are dropped together, "
+                              f"independent pixels give {p**2:.3f})")
 
 
 def check_add_noise(fn: Callable[[np.ndarray, float, int], Any]) -> bool:
@@ -270,21 +270,11 @@ def check_add_noise(fn: Callable[[np.ndarray, float, int], Any]) -> bool:
                 hint = (" (you dropped pixels with probability 1 - p: p is the probability to DROP a pixel)"
                         if abs(frac - (1.0 - p)) <= _MASK_TOL else "")
                 raise CheckFailed(f"you set a fraction {frac:.3f} of the pixels to 0 {what}: expected about {p}{hint}")
-        with GlobalRandomState() as watch:
-            first, again, other = (_noised(fn, x, 0.5, seed, "for p=0.5") for seed in (9, 9, 10))
-        touched |= watch.touched
-        if not np.array_equal(first, again):
-            how = ("you drew from NumPy's global generator (np.random.*)" if watch.touched
-                   else "you drew from a generator that does not get the seed")
-            raise CheckFailed(f"two calls with the same seed gave different masks: {how}; "
-                              "draw from rng = np.random.default_rng(seed)")
-        if touched:
-            raise CheckFailed("your function used NumPy's global generator (np.random.seed or np.random.*), "
-                              "which changes every other random number of the session: "
-                              "draw from rng = np.random.default_rng(seed)")
-        if np.array_equal(first, other):
-            raise CheckFailed("seeds 9 and 10 gave the same mask: your function ignores its seed; "
-                              "draw from rng = np.random.default_rng(seed)")
+        check_seeded(lambda seed: _noised(fn, x, 0.5, seed, "for p=0.5"), (9, 10), touched=touched,
+                     same="two calls with the same seed gave different masks",
+                     own="you drew from a generator that does not get the seed",
+                     ignored="seeds 9 and 10 gave the same mask: your function ignores its seed",
+                     advice="draw from rng = np.random.default_rng(seed)")
         return "p = 0, 0.25, 0.7 and 1; pixels and images independent; input untouched; reproducible"
 
     return run_check("add_noise", body)
