@@ -181,3 +181,30 @@ def test_sync_check_names_the_cell(tmp_path: Path) -> None:
     assert "book/01_x_keras.ipynb: cell 2 (code" in problems and "differs from the twin generated from" in problems
     assert "book/01_x_torch.ipynb: cell 2 (code" in problems and "has outputs or an execution count" in problems
     assert "on line 2; it must be the first line" in problems
+
+
+def test_an_appendix_notebook_is_twinned_but_is_no_chapter(tmp_path: Path) -> None:
+    """A notebook with no chapter number (the FAQ page) in an unnumbered part gets its twin and
+    its bootstrap cell, and is not held to the chapters' rules (exercises, checkers)."""
+    _tiny_book(tmp_path)
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/index\nparts:\n"
+        "  - caption: Chapters\n    numbered: 1\n    chapters:\n"
+        "      - file: book/01_x_torch\n        sections:\n          - file: book/01_x_keras\n"
+        "  - caption: Appendix\n    chapters:\n"
+        "      - file: book/faq_torch\n        sections:\n          - file: book/faq_keras\n",
+        encoding="utf-8",
+    )
+    faq = nbformat.v4.new_notebook()
+    faq.cells = [
+        nbformat.v4.new_markdown_cell("(faq-a)=\n# FAQ (PyTorch)\nSee {ref}`faq-a`.", metadata={"tags": ["framework"]}),
+        nbformat.v4.new_code_cell("from vaelib import torch as vl", metadata={"tags": ["framework"]}),
+    ]
+    nbformat.write(faq, str(tmp_path / "book" / "faq_torch.ipynb"))
+
+    assert sync_notebooks.main(["--root", str(tmp_path)]) == 0
+    twin = nbformat.read(str(tmp_path / "book" / "faq_keras.ipynb"), as_version=4)
+    assert "bootstrap" in twin.cells[1].metadata["tags"]
+    assert twin.cells[0].source == "(faq-a-keras)=\n# FAQ (Keras)\nSee {ref}`faq-a-keras`."
+    assert twin.cells[2].source == "from vaelib import keras as vl"
+    assert [p.docname for p in book_sources.chapter_notebooks(tmp_path)] == ["book/01_x_torch", "book/01_x_keras"]

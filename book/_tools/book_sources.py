@@ -63,13 +63,16 @@ def pages(root: Path) -> list[Page]:
 
 
 def chapter_notebooks(root: Path) -> list[Page]:
-    """The notebooks that are chapters: top-level toc entries and their Keras twins.
+    """The notebooks that are chapters: top-level entries of numbered parts and their Keras twins.
 
-    Sections that are not twins (such as ``04_parity``) and markdown pages are left out.
+    Sections that are not twins (such as ``04_parity``), markdown pages and the pages of
+    unnumbered parts (the appendix, with its FAQ notebook) are left out.
     """
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     names: list[str] = []
-    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", []), "numbered": True}]):
+        if not part.get("numbered"):
+            continue
         for chapter in part.get("chapters", []):
             name = re.sub(r"\.ipynb$", "", str(chapter["file"]))
             names.append(name)
