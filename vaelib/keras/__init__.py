@@ -17,5 +17,6 @@ from vaelib.keras.autoencoder import *  # noqa: F401,F403
 from vaelib.keras.text import *  # noqa: F401,F403
 from vaelib.keras.extensions import *  # noqa: F401,F403
 from vaelib.keras.reference import *  # noqa: F401,F403
+from vaelib.keras.gaps import *  # noqa: F401,F403
 
 BACKEND = "keras"

@@ -16,5 +16,6 @@ from vaelib.torch.autoencoder import *  # noqa: F401,F403
 from vaelib.torch.text import *  # noqa: F401,F403
 from vaelib.torch.extensions import *  # noqa: F401,F403
 from vaelib.torch.reference import *  # noqa: F401,F403
+from vaelib.torch.gaps import *  # noqa: F401,F403
 
 BACKEND = "torch"
