@@ -17,6 +17,11 @@ class ELBOTerms(NamedTuple):
     log_likelihood: Any
     kl: Any
 
+    @classmethod
+    def weighted(cls, log_likelihood: Any, kl: Any, beta: Any = 1.0) -> "ELBOTerms":
+        """The terms with ``elbo = log_likelihood - beta * kl`` (tensors of either framework)."""
+        return cls(log_likelihood - beta * kl, log_likelihood, kl)
+
 
 class History(dict):
     """Per-epoch training record: ``{"loss": [...], "kl": [...], "val_loss": [...], ...}``.

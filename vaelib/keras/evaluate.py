@@ -9,7 +9,7 @@ import numpy as np
 
 from vaelib._checks import check_positive_int
 from vaelib.keras._backend import keras
-from vaelib.keras.losses import log_normal_pdf
+from vaelib.keras.losses import log_normal_pdf, reparameterize
 from vaelib.keras.models import VAE
 from vaelib.keras.utils import as_tensor, to_numpy, validate_images
 
@@ -21,7 +21,7 @@ __all__ = ["iwae_bound", "evaluate", "encode_dataset"]
 def _log_weights(model: VAE, x: Any, eps: Any) -> Any:
     """log p(x, z_k) - log q(z_k | x) for noise eps (c, B, D): shape (c, B)."""
     mu, logvar = model.encoder(x)
-    z = mu + ops.exp(0.5 * logvar) * eps  # (c, B, D)
+    z = reparameterize(mu, logvar, eps)  # (c, B, D)
     c, b, d = eps.shape
     decoded = model.decoder(ops.reshape(z, (c * b, d)))
     x_rep = ops.reshape(ops.broadcast_to(x, (c, *x.shape)), (c * b, *x.shape[1:]))
@@ -133,7 +133,7 @@ def evaluate(model: VAE, x: Any, *, k: int | None = None, batch_size: int = 500,
     for start in range(0, len(x), batch_size):
         xb = as_tensor(x[start : start + batch_size])
         mu, _ = model.encoder(xb)
-        terms = model._terms(xb, 1.0, keras.random.normal(ops.shape(mu), seed=noise))
+        terms = model.elbo_terms(xb, 1.0, keras.random.normal(ops.shape(mu), seed=noise))
         sums += [float(ops.sum(t)) for t in terms]
     result = dict(zip(("elbo", "log_likelihood", "kl"), (sums / len(x)).tolist()))
     if k is not None:

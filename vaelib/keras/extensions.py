@@ -16,7 +16,7 @@ from vaelib._checks import check_choice, check_fit_args, check_positive_int
 from vaelib._labels import check_labelled_data, check_labels
 from vaelib._types import ARCHITECTURES, ELBOTerms, History, LIKELIHOODS
 from vaelib.keras._backend import keras
-from vaelib.keras.losses import gaussian_kl
+from vaelib.keras.losses import gaussian_kl, reparameterize
 from vaelib.keras.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _CONV_CHANNELS, _NETWORKS
 from vaelib.keras.train import TrainableModel, run_fit
 from vaelib.keras.utils import as_tensor, seed_everything, to_numpy, validate_images
@@ -141,10 +141,10 @@ class ConditionalVAE(VAE):
         mu, logvar = self.encoder(x, y_hot)
         if eps is None:
             eps = keras.random.normal(ops.shape(mu), seed=self.noise)
-        z = mu + ops.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps)
         log_lik = self.log_likelihood(x, self.decoder(ops.concatenate([z, y_hot], axis=1)))
         kl = gaussian_kl(mu, logvar)
-        return ELBOTerms(log_lik - beta * kl, log_lik, kl)
+        return ELBOTerms.weighted(log_lik, kl, beta)
 
     def elbo(self, x: Any, y: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:  # type: ignore[override]
         """Per-example conditional ELBO of log p(x | y) and its terms, in nats.
@@ -303,12 +303,12 @@ class IWAE(VAE):
     def _iwae_terms(self, x: Any, beta: Any, eps: Any = None) -> tuple[Any, ELBOTerms]:
         """The k-sample bound (B,) and the ELBO terms of the first sample, for logging."""
         if self.k == 1:  # the ELBO itself, with its closed-form KL: the same bound, less noise
-            terms = self._terms(x, beta, None if eps is None else eps[0])
+            terms = self.elbo_terms(x, beta, None if eps is None else eps[0])
             return terms.elbo, terms
         mu, logvar = self.encoder(x)
         if eps is None:
             eps = keras.random.normal((self.k, *ops.shape(mu)), seed=self.noise)
-        z = mu + ops.exp(0.5 * logvar) * eps  # (k, B, D)
+        z = reparameterize(mu, logvar, eps)  # (k, B, D)
         k = self.k
         x_rep = ops.tile(x, (k, 1, 1))  # sample-major, as z flattens: block j is sample j of every x
         log_lik = ops.reshape(self.log_likelihood(x_rep, self.decoder(ops.reshape(z, (-1, self.latent_dim)))), (k, -1))
@@ -316,7 +316,7 @@ class IWAE(VAE):
         log_ratio = 0.5 * ops.sum(logvar + ops.square(eps) - ops.square(z), axis=-1)
         bound = ops.logsumexp(log_lik + beta * log_ratio, axis=0) - math.log(k)
         kl = gaussian_kl(mu, logvar)
-        return bound, ELBOTerms(log_lik[0] - beta * kl, log_lik[0], kl)
+        return bound, ELBOTerms.weighted(log_lik[0], kl, beta)
 
     def objective(self, x: Any, beta: float = 1.0, eps: Any = None) -> Any:
         """The per-example k-sample importance-weighted bound that training maximises, in nats.

@@ -16,6 +16,7 @@ __all__ = [
     "bernoulli_log_likelihood",
     "gaussian_log_likelihood",
     "log_normal_pdf",
+    "reparameterize",
 ]
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -89,3 +90,13 @@ def gaussian_log_likelihood(x: Any, mean: Any, log_sigma: Any) -> Any:
 def log_normal_pdf(z: Any, mu: Any, logvar: Any) -> Any:
     """log N(z | mu, diag(exp(logvar))), summed over the last axis."""
     return -0.5 * ops.sum(LOG_2PI + logvar + ops.square(z - mu) * ops.exp(-logvar), axis=-1)
+
+
+def reparameterize(mu: Any, logvar: Any, eps: Any) -> Any:
+    """A draw ``z = mu + exp(logvar / 2) * eps`` from N(mu, diag(exp(logvar))): the reparameterization trick.
+
+    The noise ``eps`` is standard normal, so z is a differentiable function of mu and logvar
+    (chapter 3). ``eps`` has mu's shape, or leading sample axes, (k, B, D) for (B, D), that
+    broadcast against it.
+    """
+    return mu + ops.exp(0.5 * logvar) * eps

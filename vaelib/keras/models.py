@@ -13,7 +13,7 @@ import numpy as np
 from vaelib._checks import check_choice, check_positive_int
 from vaelib._types import ARCHITECTURES, ELBOTerms, LIKELIHOODS
 from vaelib.keras._backend import keras
-from vaelib.keras.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood
+from vaelib.keras.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
 from vaelib.keras.train import TrainableModel
 from vaelib.keras.utils import as_tensor, to_numpy, validate_images
 
@@ -168,14 +168,20 @@ class VAE(TrainableModel):
         """E[x | z] from the decoder's output."""
         return ops.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
 
-    def _terms(self, x: Any, beta: Any, eps: Any = None) -> ELBOTerms:
+    def elbo_terms(self, x: Any, beta: Any = 1.0, eps: Any = None) -> ELBOTerms:
+        """The ELBO per example for a batch of images that is already a tensor (unvalidated).
+
+        Encode, draw z by the reparameterization trick, decode, and weigh the two terms:
+        ``elbo = log p(x | z) - beta * KL(q(z | x) || p(z))``. :meth:`elbo` checks its input
+        and calls this; training calls it on batches of a data set checked once.
+        """
         mu, logvar = self.encoder(x)
         if eps is None:
             eps = keras.random.normal(ops.shape(mu), seed=self.noise)
-        z = mu + ops.exp(0.5 * logvar) * eps  # the reparameterization trick (chapter 3)
-        log_lik = self.log_likelihood(x, self.decoder(z))
-        kl = gaussian_kl(mu, logvar)
-        return ELBOTerms(log_lik - beta * kl, log_lik, kl)
+        z = reparameterize(mu, logvar, eps)
+        return ELBOTerms.weighted(self.log_likelihood(x, self.decoder(z)), gaussian_kl(mu, logvar), beta)
+
+    _terms = elbo_terms  # deprecated name (chapter 4 printed it): use elbo_terms
 
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
         """Per-example ELBO and its terms, in nats (one-sample estimate of the likelihood term).
@@ -201,14 +207,14 @@ class VAE(TrainableModel):
             eps = as_tensor(eps)
             if tuple(eps.shape) != (x.shape[0], self.latent_dim):
                 raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
-        return self._terms(x, beta, eps)
+        return self.elbo_terms(x, beta, eps)
 
     def loss_terms(self, x: Any, beta: Any, training: bool = False) -> dict[str, Any]:
         """Batch means for training: the loss to minimise (``-ELBO_beta``) and what to log.
 
         Unvalidated on purpose: ``fit`` checks the whole data set once, not every batch.
         """
-        terms = self._terms(x, beta)
+        terms = self.elbo_terms(x, beta)
         return {
             "loss": -ops.mean(terms.elbo),
             "log_likelihood": ops.mean(terms.log_likelihood),

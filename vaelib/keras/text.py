@@ -20,7 +20,7 @@ from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_sequences, check_
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length, pad_batch
 from vaelib.keras._backend import keras, tf
-from vaelib.keras.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf
+from vaelib.keras.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
 from vaelib.keras.train import TrainableModel, run_fit
 from vaelib.keras.utils import seed_everything, to_numpy
 
@@ -99,7 +99,7 @@ def _graph_encode(model: Any, tokens: Any) -> Any:
 
 @tf.function(reduce_retracing=True)
 def _graph_terms(model: Any, tokens: Any, eps: Any) -> Any:
-    return model._terms(tokens, eps, 0.0)
+    return model._nll_and_posterior(tokens, eps, 0.0)
 
 
 @tf.function(reduce_retracing=True)
@@ -246,11 +246,11 @@ class SentenceVAE(_TextModel):
             raise ValueError(f"{name}: contains NaN values")
         return ops.convert_to_tensor(arr)
 
-    def _terms(self, tokens: Any, eps: Any, rate: float) -> tuple:
+    def _nll_and_posterior(self, tokens: Any, eps: Any, rate: float) -> tuple:
         mu, logvar = self._encode(tokens)
         if eps is None:
             eps = keras.random.normal(ops.shape(mu), seed=self.noise)
-        z = mu + ops.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps)
         return self.sentence_nll(tokens, z, rate), mu, logvar
 
     def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
@@ -275,14 +275,14 @@ class SentenceVAE(_TextModel):
             eps = keras.random.normal((int(tokens.shape[0]), self.latent_dim), seed=self.noise)
         nll, mu, logvar = _graph_terms(self, tokens, eps)
         kl = gaussian_kl(mu, logvar)
-        return ELBOTerms(-nll - kl, -nll, kl)
+        return ELBOTerms.weighted(-nll, kl)
 
     def loss_terms(self, tokens: Any, beta: Any = 1.0, training: bool = False) -> dict[str, Any]:
         """Batch means for training: ``loss = NLL + beta * KL`` (KL with free bits) and logs.
 
         Word dropout applies when ``training``. Unvalidated: ``fit_text`` checks the data once.
         """
-        nll, mu, logvar = self._terms(tokens, None, self.word_dropout_rate if training else 0.0)
+        nll, mu, logvar = self._nll_and_posterior(tokens, None, self.word_dropout_rate if training else 0.0)
         kl_dims = gaussian_kl_per_dim(mu, logvar)
         kl = ops.mean(ops.sum(kl_dims, axis=1))
         kl_term = free_bits_kl(kl_dims, self.free_bits) if self.free_bits > 0 else kl
@@ -294,7 +294,7 @@ class SentenceVAE(_TextModel):
         eps = ops.convert_to_tensor(np.asarray(eps, dtype=np.float32))
         mu, logvar = _graph_encode(self, tokens)
         k, b = int(eps.shape[0]), int(tokens.shape[0])
-        z = mu + ops.exp(0.5 * logvar) * eps  # (K, B, D)
+        z = reparameterize(mu, logvar, eps)  # (K, B, D)
         nll = ops.reshape(_graph_nll(self, ops.tile(tokens, (k, 1)), ops.reshape(z, (k * b, -1))), (k, b))
         log_prior = log_normal_pdf(z, ops.zeros_like(z), ops.zeros_like(z))
         log_q = log_normal_pdf(z, mu, logvar)

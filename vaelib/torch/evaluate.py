@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from vaelib._checks import check_positive_int
-from vaelib.torch.losses import log_normal_pdf
+from vaelib.torch.losses import log_normal_pdf, reparameterize
 from vaelib.torch.models import VAE
 from vaelib.torch.utils import as_tensor, to_numpy, validate_images
 
@@ -19,7 +19,7 @@ __all__ = ["iwae_bound", "evaluate", "encode_dataset"]
 def _log_weights(model: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """log p(x, z_k) - log q(z_k | x) for noise eps (c, B, D): shape (c, B)."""
     mu, logvar = model.encoder(x)
-    z = mu + torch.exp(0.5 * logvar) * eps  # (c, B, D)
+    z = reparameterize(mu, logvar, eps)  # (c, B, D)
     c, b, d = z.shape
     decoded = model.decoder(z.reshape(c * b, d))
     x_rep = x.unsqueeze(0).expand(c, *x.shape).reshape(c * b, *x.shape[1:])
@@ -143,7 +143,7 @@ def evaluate(model: VAE, x: Any, *, k: int | None = None, batch_size: int = 500,
     for start in range(0, len(x), batch_size):
         xb = as_tensor(x[start : start + batch_size], model.device)
         eps = torch.randn(len(xb), model.latent_dim, device=model.device, generator=gen)
-        sums += [float(t.sum()) for t in model._terms(xb, 1.0, eps)]
+        sums += [float(t.sum()) for t in model.elbo_terms(xb, 1.0, eps)]
     model.train(was_training)
     result = dict(zip(("elbo", "log_likelihood", "kl"), (sums / len(x)).tolist()))
     if k is not None:

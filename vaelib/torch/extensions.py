@@ -20,7 +20,7 @@ from vaelib._checks import check_fit_args, check_positive_int
 from vaelib._labels import check_labelled_data, check_labels
 from vaelib._types import ELBOTerms, History
 from vaelib.schedules import Schedule
-from vaelib.torch.losses import gaussian_kl
+from vaelib.torch.losses import gaussian_kl, reparameterize
 from vaelib.torch.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _NETWORKS
 from vaelib.torch.train import run_epochs
 from vaelib.torch.utils import as_tensor, default_device, seed_everything, to_numpy, validate_images
@@ -142,10 +142,10 @@ class ConditionalVAE(VAE):
         mu, logvar = self.encoder(x, y_hot)
         if eps is None:
             eps = torch.randn_like(mu)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps)
         log_lik = self.log_likelihood(x, self.decoder(torch.cat([z, y_hot], dim=1)))
         kl = gaussian_kl(mu, logvar)
-        return ELBOTerms(log_lik - beta * kl, log_lik, kl)
+        return ELBOTerms.weighted(log_lik, kl, beta)
 
     def elbo(self, x: Any, y: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:  # type: ignore[override]
         """Per-example conditional ELBO of log p(x | y) and its terms, in nats.
@@ -316,12 +316,12 @@ class IWAE(VAE):
     def _iwae_terms(self, x: torch.Tensor, beta: float, eps: torch.Tensor | None = None) -> tuple[torch.Tensor, ELBOTerms]:
         """The k-sample bound (B,) and the ELBO terms of the first sample, for logging."""
         if self.k == 1:  # the ELBO itself, with its closed-form KL: the same bound, less noise
-            terms = self._terms(x, beta, None if eps is None else eps[0])
+            terms = self.elbo_terms(x, beta, None if eps is None else eps[0])
             return terms.elbo, terms
         mu, logvar = self.encoder(x)
         if eps is None:
             eps = torch.randn(self.k, *mu.shape, device=mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, D)
+        z = reparameterize(mu, logvar, eps)  # (k, B, D)
         k, b, d = z.shape
         x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
         log_lik = self.log_likelihood(x_rep, self.decoder(z.reshape(k * b, d))).view(k, b)
@@ -329,7 +329,7 @@ class IWAE(VAE):
         log_ratio = 0.5 * (logvar + eps.pow(2) - z.pow(2)).sum(-1)
         bound = torch.logsumexp(log_lik + beta * log_ratio, dim=0) - math.log(k)
         kl = gaussian_kl(mu, logvar)
-        return bound, ELBOTerms(log_lik[0] - beta * kl, log_lik[0], kl)
+        return bound, ELBOTerms.weighted(log_lik[0], kl, beta)
 
     def objective(self, x: Any, beta: float = 1.0, eps: Any = None) -> torch.Tensor:
         """The per-example k-sample importance-weighted bound that training maximises, in nats.

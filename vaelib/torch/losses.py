@@ -14,6 +14,7 @@ __all__ = [
     "bernoulli_log_likelihood",
     "gaussian_log_likelihood",
     "log_normal_pdf",
+    "reparameterize",
 ]
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -84,3 +85,13 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torc
 def log_normal_pdf(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z | mu, diag(exp(logvar))), summed over the last axis."""
     return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(-1)
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """A draw ``z = mu + exp(logvar / 2) * eps`` from N(mu, diag(exp(logvar))): the reparameterization trick.
+
+    The noise ``eps`` is standard normal, so z is a differentiable function of mu and logvar
+    (chapter 3). ``eps`` has mu's shape, or leading sample axes, (k, B, D) for (B, D), that
+    broadcast against it.
+    """
+    return mu + torch.exp(0.5 * logvar) * eps

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from vaelib._checks import check_choice, check_positive_int
 from vaelib._types import ARCHITECTURES, ELBOTerms, LIKELIHOODS
-from vaelib.torch.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood
+from vaelib.torch.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
 from vaelib.torch.utils import as_tensor, default_device, to_numpy, validate_images
 
 __all__ = ["MLPEncoder", "MLPDecoder", "ConvEncoder", "ConvDecoder", "VAE", "ELBOTerms"]
@@ -166,14 +166,20 @@ class VAE(nn.Module):
         """E[x | z] from the decoder's output."""
         return torch.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
 
-    def _terms(self, x: torch.Tensor, beta: float, eps: torch.Tensor | None = None) -> ELBOTerms:
+    def elbo_terms(self, x: torch.Tensor, beta: float = 1.0, eps: torch.Tensor | None = None) -> ELBOTerms:
+        """The ELBO per example for a batch of images that is already a tensor (unvalidated).
+
+        Encode, draw z by the reparameterization trick, decode, and weigh the two terms:
+        ``elbo = log p(x | z) - beta * KL(q(z | x) || p(z))``. :meth:`elbo` checks its input
+        and calls this; training calls it on batches of a data set checked once.
+        """
         mu, logvar = self.encoder(x)
         if eps is None:
             eps = torch.randn_like(mu)
-        z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterization trick (chapter 3)
-        log_lik = self.log_likelihood(x, self.decoder(z))
-        kl = gaussian_kl(mu, logvar)
-        return ELBOTerms(log_lik - beta * kl, log_lik, kl)
+        z = reparameterize(mu, logvar, eps)
+        return ELBOTerms.weighted(self.log_likelihood(x, self.decoder(z)), gaussian_kl(mu, logvar), beta)
+
+    _terms = elbo_terms  # deprecated name (chapter 4 printed it): use elbo_terms
 
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
         """Per-example ELBO and its terms, in nats (one-sample estimate of the likelihood term).
@@ -199,14 +205,14 @@ class VAE(nn.Module):
             eps = as_tensor(eps, self.device)
             if tuple(eps.shape) != (x.shape[0], self.latent_dim):
                 raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
-        return self._terms(x, beta, eps)
+        return self.elbo_terms(x, beta, eps)
 
     def loss_terms(self, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor]:
         """Batch means for training: the loss to minimise (``-ELBO_beta``) and what to log.
 
         Unvalidated on purpose: ``fit`` checks the whole data set once, not every batch.
         """
-        terms = self._terms(x, beta)
+        terms = self.elbo_terms(x, beta)
         return {
             "loss": -terms.elbo.mean(),
             "log_likelihood": terms.log_likelihood.mean(),

@@ -26,7 +26,7 @@ from vaelib._checks import check_fit_args, check_positive_int
 from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_sequences, check_tokens
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length, pad_batch
-from vaelib.torch.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf
+from vaelib.torch.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
 from vaelib.torch.train import run_epochs
 from vaelib.torch.utils import default_device, seed_everything, to_numpy
 
@@ -207,11 +207,11 @@ class SentenceVAE(_TextModel):
             raise ValueError(f"{name}: contains NaN values")
         return z
 
-    def _terms(self, tokens: torch.Tensor, eps: torch.Tensor | None, rate: float) -> tuple:
+    def _nll_and_posterior(self, tokens: torch.Tensor, eps: torch.Tensor | None, rate: float) -> tuple:
         mu, logvar = self._encode(tokens)
         if eps is None:
             eps = torch.randn_like(mu)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, eps)
         return self.sentence_nll(tokens, z, rate), mu, logvar
 
     def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
@@ -232,9 +232,9 @@ class SentenceVAE(_TextModel):
         tokens = self._tokens(tokens)
         if eps is not None:
             eps = self._check_z(eps, tokens.shape[0], name="eps")
-        nll, mu, logvar = self._terms(tokens, eps, 0.0)
+        nll, mu, logvar = self._nll_and_posterior(tokens, eps, 0.0)
         kl = gaussian_kl(mu, logvar)
-        return ELBOTerms(-nll - kl, -nll, kl)
+        return ELBOTerms.weighted(-nll, kl)
 
     def loss_terms(self, tokens: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
         """Batch means for training: ``loss = NLL + beta * KL`` (KL with free bits) and logs.
@@ -242,7 +242,7 @@ class SentenceVAE(_TextModel):
         Word dropout applies in training mode. Unvalidated: ``fit_text`` checks the data once.
         """
         rate = self.word_dropout_rate if self.training else 0.0
-        nll, mu, logvar = self._terms(tokens, None, rate)
+        nll, mu, logvar = self._nll_and_posterior(tokens, None, rate)
         kl_dims = gaussian_kl_per_dim(mu, logvar)
         kl_term = free_bits_kl(kl_dims, self.free_bits) if self.free_bits > 0 else kl_dims.sum(1).mean()
         return {"loss": nll.mean() + beta * kl_term, "nll": nll.mean(), "kl": kl_dims.sum(1).mean()}
@@ -254,7 +254,7 @@ class SentenceVAE(_TextModel):
         eps = torch.as_tensor(np.asarray(eps, dtype=np.float32), device=self.device)
         mu, logvar = self._encode(tokens)
         k, b = eps.shape[0], tokens.shape[0]
-        z = mu + torch.exp(0.5 * logvar) * eps  # (K, B, D)
+        z = reparameterize(mu, logvar, eps)  # (K, B, D)
         nll = self.sentence_nll(tokens.repeat(k, 1), z.reshape(k * b, -1)).reshape(k, b)
         log_prior = log_normal_pdf(z, torch.zeros_like(z), torch.zeros_like(z))
         log_q = log_normal_pdf(z, mu, logvar)
