@@ -45,7 +45,8 @@ def check_bits_per_dim(fn: Callable[[float, int], Any]) -> bool:
             return f"for nll={nll[idx]} nats, num_dims={int(dims[idx])}"
 
         compare(got, nll / (dims * _LN2), quantity="result", describe=describe, mistakes=mistakes,
-                shape_hint="one number per call", nonfinite_hint="a division by zero? divide by num_dims * ln 2, and num_dims is at least 1")
+                shape_hint="one number per call",
+                nonfinite_hint="a division by zero? divide by num_dims * ln 2, and num_dims is at least 1")
 
     return run_check("bits_per_dim", body)
 

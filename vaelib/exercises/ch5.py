@@ -107,7 +107,8 @@ def check_kl_annealing(fn: Callable[..., Any], kind: str = "linear") -> bool:
         }
         compare(got, np.minimum(ramp, 1.0), quantity="beta",
                 describe=lambda idx: f"at step {int(steps[idx])} with warmup_steps={warmup}",
-                mistakes=mistakes, shape_hint="one number per step", nonfinite_hint="step is 0 at the start: divide step by warmup_steps, not the other way round")
+                mistakes=mistakes, shape_hint="one number per step",
+                nonfinite_hint="step is 0 at the start: divide step by warmup_steps, not the other way round")
         return "0 -> 1 over the warm-up, then 1"
 
     def logistic_body() -> str:
