@@ -205,13 +205,13 @@ def compare(got: Any, ref: np.ndarray, *, quantity: str, describe: Callable[[tup
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = tuple(np.argwhere(bad)[0])
-        raise CheckFailed(f"your {quantity} is {arr[idx]} {describe(idx)}: expected {ref[idx]:.4f} ({nonfinite_hint})")
+        raise CheckFailed(f"your {quantity} is {arr[idx]} {describe(idx)}: expected {_num(ref[idx])} ({nonfinite_hint})")
     for hint, wrong in mistakes.items():
         if wrong.shape == ref.shape and np.allclose(arr, wrong, rtol=_RTOL, atol=_ATOL):
             idx = worst_case(arr, ref)
-            raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f} ({hint})")
+            raise CheckFailed(f"your {quantity} is {_num(arr[idx])} {describe(idx)}: expected {_num(ref[idx])} ({hint})")
     idx = worst_case(arr, ref)
-    raise CheckFailed(f"your {quantity} is {arr[idx]:.4f} {describe(idx)}: expected {ref[idx]:.4f}{where_wrong(arr, ref)}")
+    raise CheckFailed(f"your {quantity} is {_num(arr[idx])} {describe(idx)}: expected {_num(ref[idx])}{where_wrong(arr, ref)}")
 
 
 def where_wrong(arr: np.ndarray, ref: np.ndarray) -> str:
@@ -220,6 +220,11 @@ def where_wrong(arr: np.ndarray, ref: np.ndarray) -> str:
         return ""
     bad = int(np.sum(~np.isclose(arr, ref, rtol=_RTOL, atol=_ATOL)))
     return f" ({bad} of {ref.size} entries differ)"
+
+
+def _num(value: float) -> str:
+    """A number for a verdict: 4 decimals, or 4 significant digits when it is huge."""
+    return f"{value:.4f}" if abs(value) < 1e6 else f"{value:.4g}"
 
 
 def worst_case(arr: np.ndarray, ref: np.ndarray) -> tuple:
