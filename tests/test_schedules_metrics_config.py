@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from vaelib import budget, is_quick, is_smoke, mode
+from vaelib import metrics
 from vaelib.metrics import active_unit_variances, active_units, log_mean_exp, mutual_information
 from vaelib.schedules import as_schedule, constant, cyclical, linear, logistic
 
@@ -75,3 +76,18 @@ def test_budget_follows_the_mode(monkeypatch, capsys, variable):
     assert capsys.readouterr().out == "Mode: full (set VAELIB_QUICK=1 for short training runs). Budget: epochs=10\n"
     with pytest.raises(ValueError, match=r"budget: full and quick must have the same keys, they differ in \['k'\]"):
         budget(full=dict(epochs=1, k=5), quick=dict(epochs=1))
+
+
+def test_bits_per_dim_converts_summed_nats():
+    # A uniform distribution over 256 grey levels codes every pixel in exactly 8 bits.
+    assert metrics.bits_per_dim(-784 * np.log(256), 784) == pytest.approx(-8.0, rel=1e-12)
+    # One fair coin per pixel: 1 bit per dimension; arrays convert element-wise.
+    values = metrics.bits_per_dim(np.array([784 * np.log(2), 2 * 784 * np.log(2)]), 784)
+    np.testing.assert_allclose(values, [1.0, 2.0], rtol=1e-12)
+    assert isinstance(metrics.bits_per_dim(np.float32(-100.0), np.int64(784)), float)
+
+
+@pytest.mark.parametrize("num_dims", [0, -784, 2.5, "784", True, None])
+def test_bits_per_dim_rejects_bad_dimension_counts(num_dims):
+    with pytest.raises(ValueError, match=r"^num_dims: expected a positive integer, got "):
+        metrics.bits_per_dim(-100.0, num_dims)

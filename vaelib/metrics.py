@@ -1,4 +1,4 @@
-"""Posterior-collapse diagnostics computed from encoder outputs (framework-free, NumPy).
+"""Posterior-collapse diagnostics and unit conversions (framework-free, NumPy).
 
 Both backends produce posterior means and log-variances as NumPy arrays
 (``encode_dataset``); these functions turn them into numbers.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["active_unit_variances", "active_units", "mutual_information", "log_mean_exp"]
+__all__ = ["active_unit_variances", "active_units", "mutual_information", "log_mean_exp", "bits_per_dim"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -32,6 +32,32 @@ def log_mean_exp(a: np.ndarray, axis: int = 0) -> np.ndarray:
     peak = np.max(a, axis=axis, keepdims=True)
     out = peak + np.log(np.mean(np.exp(a - peak), axis=axis, keepdims=True))
     return np.squeeze(out, axis=axis)
+
+
+def bits_per_dim(nats: float | np.ndarray, num_dims: int) -> float | np.ndarray:
+    """Convert a per-example log-likelihood (or ELBO, or NLL) in nats to bits per dimension.
+
+    The course reports every likelihood per example, summed over the ``num_dims`` pixels
+    (or tokens), in nats. Dividing by ``num_dims * ln 2`` gives a number that compares models
+    of data of different sizes: ``-bits_per_dim(elbo, 784)`` is the code length per pixel.
+    The sign is kept, so a log-likelihood gives a negative number and an NLL a positive one.
+
+    Parameters
+    ----------
+    nats : float or ndarray
+        Values in nats per example, summed over dimensions.
+    num_dims : int
+        Number of dimensions they are summed over (784 for a 28 x 28 image).
+
+    Returns
+    -------
+    float or ndarray
+        ``nats / (num_dims * ln 2)``, a float for a scalar input.
+    """
+    if isinstance(num_dims, bool) or not isinstance(num_dims, (int, np.integer)) or num_dims < 1:
+        raise ValueError(f"num_dims: expected a positive integer, got {num_dims!r}")
+    values = np.asarray(nats, dtype=np.float64) / (int(num_dims) * np.log(2.0))
+    return float(values) if values.ndim == 0 else values
 
 
 def active_unit_variances(mu: np.ndarray) -> np.ndarray:
