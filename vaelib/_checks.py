@@ -10,7 +10,10 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["check_images", "check_choice", "check_positive_int", "check_same_shape", "check_fit_args", "check_noise_std"]
+from vaelib._types import ARCHITECTURES, LIKELIHOODS
+
+__all__ = ["check_images", "check_choice", "check_positive_int", "check_same_shape", "check_fit_args", "check_noise_std",
+           "image_model_config"]
 
 IMAGE_SHAPE = (28, 28)
 
@@ -85,3 +88,17 @@ def check_noise_std(noise_std: object) -> float:
     if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.number)) or not 0 <= noise_std < np.inf:
         raise ValueError(f"noise_std: expected a finite number >= 0, got {noise_std!r}")
     return float(noise_std)
+
+
+def image_model_config(architecture: str, latent_dim: int, hidden_dim: int, likelihood: str,
+                       leading: dict[str, int] | None = None) -> dict[str, object]:
+    """The checked configuration of an image VAE (``leading`` entries, such as ``num_classes``, first)."""
+    check_choice("architecture", architecture, ARCHITECTURES)
+    check_choice("likelihood", likelihood, LIKELIHOODS)
+    return {
+        **(leading or {}),
+        "architecture": architecture,
+        "latent_dim": check_positive_int("latent_dim", latent_dim),
+        "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
+        "likelihood": likelihood,
+    }

@@ -12,13 +12,13 @@ from typing import Any, Union
 
 import numpy as np
 
-from vaelib._checks import check_choice, check_fit_args, check_positive_int
+from vaelib._checks import check_fit_args, check_positive_int, check_same_shape
 from vaelib._labels import check_labelled_data, check_labels
-from vaelib._types import ARCHITECTURES, ELBOTerms, History, LIKELIHOODS
+from vaelib._types import ELBOTerms, History
 from vaelib.keras._backend import keras
 from vaelib.keras.losses import gaussian_kl, reparameterize
-from vaelib.keras.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _CONV_CHANNELS, _NETWORKS
-from vaelib.keras.train import TrainableModel, run_fit
+from vaelib.keras.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _CONV_CHANNELS, _ImageModel, _NETWORKS
+from vaelib.keras.train import run_fit
 from vaelib.keras.utils import as_tensor, seed_everything, to_numpy, validate_images
 from vaelib.schedules import Schedule
 
@@ -61,7 +61,7 @@ def _unpack_labelled(data: Any) -> tuple[Any, Any]:
 
 
 @keras.saving.register_keras_serializable(package="vaelib")
-class ConditionalVAE(VAE):
+class ConditionalVAE(_ImageModel):
     """A VAE that models p(x | y): the class label y is an input of encoder and decoder.
 
     The one-hot label is concatenated to the encoder's input features (the pixels for the
@@ -94,26 +94,12 @@ class ConditionalVAE(VAE):
         **kwargs: Any,
     ) -> None:
         num_classes = check_positive_int("num_classes", num_classes)
-        check_choice("architecture", architecture, ARCHITECTURES)
-        check_choice("likelihood", likelihood, LIKELIHOODS)
-        # VAE.__init__ would build the unconditional networks by calling them on images alone.
-        TrainableModel.__init__(self, **kwargs)
-        self.config = {
-            "num_classes": num_classes,
-            "architecture": architecture,
-            "latent_dim": check_positive_int("latent_dim", latent_dim),
-            "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
-            "likelihood": likelihood,
-        }
+        super().__init__(architecture, latent_dim, hidden_dim, likelihood, {"num_classes": num_classes}, **kwargs)
         self.num_classes = num_classes
-        self.latent_dim = latent_dim
-        self.likelihood = likelihood
         # Same layer names as the VAE's; the Dense layers that see the label grow at build time.
         self.encoder = _CONDITIONAL_ENCODERS[architecture](latent_dim, hidden_dim, name="encoder")
         self.decoder = _NETWORKS[architecture][1](latent_dim + num_classes, hidden_dim, name="decoder")
-        if likelihood == "gaussian":
-            self.log_sigma = self.add_weight(shape=(), initializer="zeros", name="log_sigma")
-        self.noise = keras.random.SeedGenerator(name="noise")
+        self._add_likelihood_and_noise()
         self(np.zeros((1, 28, 28), dtype="float32"), np.zeros((1,), dtype="int64"))  # build now
 
     # -- labels ------------------------------------------------------------------------
@@ -125,12 +111,12 @@ class ConditionalVAE(VAE):
         return ops.one_hot(ops.cast(y, "int32"), self.num_classes, dtype="float32")
 
     # -- the model -------------------------------------------------------------------
-    def encode(self, x: Any, y: Any) -> tuple[Any, Any]:  # type: ignore[override]
+    def encode(self, x: Any, y: Any) -> tuple[Any, Any]:
         """Posterior parameters ``(mu, logvar)`` of q(z | x, y), each (B, latent_dim)."""
         validate_images("x", x, unit_range=False)
         return self.encoder(as_tensor(x), self.one_hot(y, len(x)))
 
-    def decode(self, z: Any, y: Any) -> Any:  # type: ignore[override]
+    def decode(self, z: Any, y: Any) -> Any:
         """Decoder output for latents z (B, latent_dim) and labels y (B,)."""
         z = as_tensor(z)
         if len(z.shape) != 2 or z.shape[1] != self.latent_dim:
@@ -146,7 +132,7 @@ class ConditionalVAE(VAE):
         kl = gaussian_kl(mu, logvar)
         return ELBOTerms.weighted(log_lik, kl, beta)
 
-    def elbo(self, x: Any, y: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:  # type: ignore[override]
+    def elbo(self, x: Any, y: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
         """Per-example conditional ELBO of log p(x | y) and its terms, in nats.
 
         Parameters
@@ -168,13 +154,9 @@ class ConditionalVAE(VAE):
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         y_hot = self.one_hot(y, len(x))
         x = as_tensor(x)
-        if eps is not None:
-            eps = as_tensor(eps)
-            if tuple(eps.shape) != (x.shape[0], self.latent_dim):
-                raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
-        return self._conditional_terms(x, y_hot, beta, eps)
+        return self._conditional_terms(x, y_hot, beta, self._check_eps(eps, x.shape[0]))
 
-    def loss_terms(self, batch: Any, beta: Any, training: bool = False) -> dict[str, Any]:  # type: ignore[override]
+    def loss_terms(self, batch: Any, beta: Any, training: bool = False) -> dict[str, Any]:
         """Batch means for training from a pair ``(x, y)`` of image and label tensors.
 
         Unvalidated on purpose: :func:`fit_conditional` checks the whole data set once.
@@ -187,20 +169,20 @@ class ConditionalVAE(VAE):
         """``(images, labels)``: the shared training step's hook, for labelled batches."""
         return _unpack_labelled(data)
 
-    def call(self, x: Any, y: Any) -> Any:  # type: ignore[override]
+    def call(self, x: Any, y: Any) -> Any:
         """Decoder output at the posterior mean (a deterministic reconstruction); y as int labels."""
         y_hot = self._one_hot(y)
         mu, _ = self.encoder(x, y_hot)
         return self.decoder(ops.concatenate([mu, y_hot], axis=1))
 
     # -- NumPy conveniences for notebooks -------------------------------------------
-    def reconstruct(self, x: Any, y: Any) -> np.ndarray:  # type: ignore[override]
+    def reconstruct(self, x: Any, y: Any) -> np.ndarray:
         """Pixel means E[x | z = mu(x, y), y] as a NumPy array (B, 28, 28)."""
         validate_images("x", x, unit_range=False)
         labels = check_labels("y", to_numpy(y), self.num_classes, len(x))
         return to_numpy(self.pixel_means(self(as_tensor(x), labels)))
 
-    def sample(self, labels: Any, seed: int | None = None) -> np.ndarray:  # type: ignore[override]
+    def sample(self, labels: Any, seed: int | None = None) -> np.ndarray:
         """One image per requested label, decoded from a prior draw z ~ N(0, I).
 
         Parameters
@@ -216,10 +198,10 @@ class ConditionalVAE(VAE):
             Pixel means.
         """
         y_hot = self.one_hot(labels, name="labels")
-        z = keras.random.normal((y_hot.shape[0], self.latent_dim), seed=seed if seed is not None else self.noise)
+        z = self._prior_draw(y_hot.shape[0], seed)
         return to_numpy(self.pixel_means(self.decoder(ops.concatenate([z, y_hot], axis=1))))
 
-    def decode_means(self, z: Any, y: Any) -> np.ndarray:  # type: ignore[override]
+    def decode_means(self, z: Any, y: Any) -> np.ndarray:
         """Pixel means for given latents and labels, as NumPy."""
         return to_numpy(self.pixel_means(self.decode(z, y)))
 
@@ -339,8 +321,7 @@ class IWAE(VAE):
         x = as_tensor(x)
         if eps is not None:
             eps = as_tensor(eps)
-            if tuple(eps.shape) != (self.k, x.shape[0], self.latent_dim):
-                raise ValueError(f"eps: expected shape ({self.k}, {x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
+            check_same_shape("eps", eps.shape, (self.k, x.shape[0], self.latent_dim))
         return self._iwae_terms(x, beta, eps)[0]
 
     def loss_terms(self, x: Any, beta: Any, training: bool = False) -> dict[str, Any]:

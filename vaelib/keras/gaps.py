@@ -9,7 +9,7 @@ import numpy as np
 from vaelib._gaps import check_gap_args, measure_gaps
 from vaelib.keras._backend import keras, tf
 from vaelib.keras.evaluate import encode_dataset, iwae_bound
-from vaelib.keras.losses import gaussian_kl
+from vaelib.keras.losses import gaussian_kl, reparameterize
 from vaelib.keras.models import VAE
 from vaelib.keras.utils import as_tensor, to_numpy, validate_images
 
@@ -21,7 +21,7 @@ __all__ = ["posterior_gaps"]
 def _gaussian_elbo(model: VAE, x: Any, mu: Any, logvar: Any, eps: Any) -> Any:
     """ELBO of q = N(mu, exp(logvar)) for each example: the mean over eps (S, N, d) of log p(x|z), minus the KL."""
     s, n, d = eps.shape
-    z = mu + ops.exp(0.5 * logvar) * eps
+    z = reparameterize(mu, logvar, eps)
     x_rep = ops.reshape(ops.broadcast_to(x, (s, *x.shape)), (s * n, *x.shape[1:]))
     log_lik = ops.reshape(model.log_likelihood(x_rep, model.decoder(ops.reshape(z, (s * n, d)))), (s, n))
     return ops.mean(log_lik, axis=0) - gaussian_kl(mu, logvar)

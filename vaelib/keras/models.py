@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import check_choice, check_positive_int
-from vaelib._types import ARCHITECTURES, ELBOTerms, LIKELIHOODS
+from vaelib._checks import check_positive_int, check_same_shape, image_model_config
+from vaelib._types import ELBOTerms
 from vaelib.keras._backend import keras
 from vaelib.keras.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
 from vaelib.keras.train import TrainableModel
@@ -90,8 +90,59 @@ class ConvDecoder(layers.Layer):
 _NETWORKS = {"mlp": (MLPEncoder, MLPDecoder), "conv": (ConvEncoder, ConvDecoder)}
 
 
+class _ImageModel(TrainableModel):
+    """The parts every image VAE here shares, whatever its networks read.
+
+    The checked configuration, the pixel likelihood (with the Gaussian's learned
+    ``log_sigma``), the prior's noise, prior draws and the noise check. :class:`VAE` and
+    :class:`~vaelib.keras.ConditionalVAE` are built on it side by side, each with its own
+    ``encode``/``decode``/``elbo`` (the conditional ones also take the labels), so neither
+    overrides the other's methods with another signature.
+    """
+
+    metric_names = ("loss", "log_likelihood", "kl")
+
+    def __init__(self, architecture: str, latent_dim: int, hidden_dim: int, likelihood: str,
+                 leading_config: dict[str, int] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config = image_model_config(architecture, latent_dim, hidden_dim, likelihood, leading_config)
+        self.latent_dim = latent_dim
+        self.likelihood = likelihood
+
+    def _add_likelihood_and_noise(self) -> None:
+        """After the networks: the Gaussian's ``log_sigma`` (created last), and the noise source."""
+        if self.likelihood == "gaussian":
+            self.log_sigma = self.add_weight(shape=(), initializer="zeros", name="log_sigma")
+        self.noise = keras.random.SeedGenerator(name="noise")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.config}
+
+    def log_likelihood(self, x: Any, decoded: Any) -> Any:
+        """log p(x | z) per example, given the decoder's output for z."""
+        if self.likelihood == "bernoulli":
+            return bernoulli_log_likelihood(x, decoded)
+        return gaussian_log_likelihood(x, decoded, self.log_sigma)
+
+    def pixel_means(self, decoded: Any) -> Any:
+        """E[x | z] from the decoder's output."""
+        return ops.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
+
+    def _prior_draw(self, n: int, seed: int | None) -> Any:
+        """n draws z ~ N(0, I): seeded, or from the model's own noise generator."""
+        return keras.random.normal((n, self.latent_dim), seed=seed if seed is not None else self.noise)
+
+    def _check_eps(self, eps: Any, batch: int) -> Any:
+        """The reparameterization noise as a tensor of shape (batch, latent_dim), or None."""
+        if eps is None:
+            return None
+        eps = as_tensor(eps)
+        check_same_shape("eps", eps.shape, (batch, self.latent_dim))
+        return eps
+
+
 @keras.saving.register_keras_serializable(package="vaelib")
-class VAE(TrainableModel):
+class VAE(_ImageModel):
     """A VAE for 28x28 images: diagonal-Gaussian posterior, standard-normal prior.
 
     Parameters
@@ -113,8 +164,6 @@ class VAE(TrainableModel):
     >>> terms = model.elbo(images)          # per-example ELBO, log-likelihood and KL, in nats
     """
 
-    metric_names = ("loss", "log_likelihood", "kl")
-
     def __init__(
         self,
         architecture: str = "mlp",
@@ -123,27 +172,12 @@ class VAE(TrainableModel):
         likelihood: str = "bernoulli",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        check_choice("architecture", architecture, ARCHITECTURES)
-        check_choice("likelihood", likelihood, LIKELIHOODS)
-        self.config = {
-            "architecture": architecture,
-            "latent_dim": check_positive_int("latent_dim", latent_dim),
-            "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
-            "likelihood": likelihood,
-        }
-        self.latent_dim = latent_dim
-        self.likelihood = likelihood
+        super().__init__(architecture, latent_dim, hidden_dim, likelihood, **kwargs)
         encoder_cls, decoder_cls = _NETWORKS[architecture]
         self.encoder = encoder_cls(latent_dim, hidden_dim, name="encoder")
         self.decoder = decoder_cls(latent_dim, hidden_dim, name="decoder")
-        if likelihood == "gaussian":
-            self.log_sigma = self.add_weight(shape=(), initializer="zeros", name="log_sigma")
-        self.noise = keras.random.SeedGenerator(name="noise")
+        self._add_likelihood_and_noise()
         self(np.zeros((1, 28, 28), dtype="float32"))  # build now: weights exist from the start
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), **self.config}
 
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any) -> tuple[Any, Any]:
@@ -157,16 +191,6 @@ class VAE(TrainableModel):
         if len(z.shape) != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
         return self.decoder(z)
-
-    def log_likelihood(self, x: Any, decoded: Any) -> Any:
-        """log p(x | z) per example, given the decoder's output for z."""
-        if self.likelihood == "bernoulli":
-            return bernoulli_log_likelihood(x, decoded)
-        return gaussian_log_likelihood(x, decoded, self.log_sigma)
-
-    def pixel_means(self, decoded: Any) -> Any:
-        """E[x | z] from the decoder's output."""
-        return ops.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
 
     def elbo_terms(self, x: Any, beta: Any = 1.0, eps: Any = None) -> ELBOTerms:
         """The ELBO per example for a batch of images that is already a tensor (unvalidated).
@@ -203,11 +227,7 @@ class VAE(TrainableModel):
         """
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         x = as_tensor(x)
-        if eps is not None:
-            eps = as_tensor(eps)
-            if tuple(eps.shape) != (x.shape[0], self.latent_dim):
-                raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
-        return self.elbo_terms(x, beta, eps)
+        return self.elbo_terms(x, beta, self._check_eps(eps, x.shape[0]))
 
     def loss_terms(self, x: Any, beta: Any, training: bool = False) -> dict[str, Any]:
         """Batch means for training: the loss to minimise (``-ELBO_beta``) and what to log.
@@ -234,8 +254,7 @@ class VAE(TrainableModel):
 
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """Pixel means of n images decoded from prior draws z ~ N(0, I), as NumPy (n, 28, 28)."""
-        n = check_positive_int("n", n)
-        z = keras.random.normal((n, self.latent_dim), seed=seed if seed is not None else self.noise)
+        z = self._prior_draw(check_positive_int("n", n), seed)
         return to_numpy(self.pixel_means(self.decoder(z)))
 
     def decode_means(self, z: Any) -> np.ndarray:

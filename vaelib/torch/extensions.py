@@ -16,14 +16,14 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from vaelib._checks import check_fit_args, check_positive_int
+from vaelib._checks import check_fit_args, check_positive_int, check_same_shape
 from vaelib._labels import check_labelled_data, check_labels
 from vaelib._types import ELBOTerms, History
 from vaelib.schedules import Schedule
 from vaelib.torch.losses import gaussian_kl, reparameterize
-from vaelib.torch.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _NETWORKS
+from vaelib.torch.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _ImageModel, _NETWORKS
 from vaelib.torch.train import run_epochs
-from vaelib.torch.utils import as_tensor, default_device, seed_everything, to_numpy, validate_images
+from vaelib.torch.utils import as_tensor, seed_everything, to_numpy, validate_images
 
 __all__ = ["ConditionalVAE", "IWAE", "fit_conditional"]
 
@@ -75,7 +75,7 @@ class _LabelledBatch:
         return iter((self.x, self.y))
 
 
-class ConditionalVAE(VAE):
+class ConditionalVAE(_ImageModel):
     """A VAE that models p(x | y): the class label y is an input of encoder and decoder.
 
     The one-hot label is concatenated to the encoder's input features (the pixels for the
@@ -107,13 +107,12 @@ class ConditionalVAE(VAE):
         likelihood: str = "bernoulli",
     ) -> None:
         num_classes = check_positive_int("num_classes", num_classes)
-        super().__init__(architecture, latent_dim, hidden_dim, likelihood)
-        self.config = {"num_classes": num_classes, **self.config}
+        super().__init__(architecture, latent_dim, hidden_dim, likelihood, {"num_classes": num_classes})
         self.num_classes = num_classes
         # Same layer names as the VAE's; only the widths that see the label grow.
         self.encoder = _CONDITIONAL_ENCODERS[architecture](latent_dim, hidden_dim, num_classes)
         self.decoder = _NETWORKS[architecture][1](latent_dim + num_classes, hidden_dim)
-        self.to(default_device())
+        self._add_likelihood_and_place()
 
     # -- labels ------------------------------------------------------------------------
     def one_hot(self, y: Any, batch: int | None = None, name: str = "y") -> torch.Tensor:
@@ -125,12 +124,12 @@ class ConditionalVAE(VAE):
         return F.one_hot(y.long(), self.num_classes).float()
 
     # -- the model -------------------------------------------------------------------
-    def encode(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
+    def encode(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior parameters ``(mu, logvar)`` of q(z | x, y), each (B, latent_dim)."""
         validate_images("x", x, unit_range=False)
         return self.encoder(as_tensor(x, self.device), self.one_hot(y, len(x)))
 
-    def decode(self, z: Any, y: Any) -> torch.Tensor:  # type: ignore[override]
+    def decode(self, z: Any, y: Any) -> torch.Tensor:
         """Decoder output for latents z (B, latent_dim) and labels y (B,)."""
         z = as_tensor(z, self.device)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -147,7 +146,7 @@ class ConditionalVAE(VAE):
         kl = gaussian_kl(mu, logvar)
         return ELBOTerms.weighted(log_lik, kl, beta)
 
-    def elbo(self, x: Any, y: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:  # type: ignore[override]
+    def elbo(self, x: Any, y: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
         """Per-example conditional ELBO of log p(x | y) and its terms, in nats.
 
         Parameters
@@ -169,13 +168,9 @@ class ConditionalVAE(VAE):
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         y_hot = self.one_hot(y, len(x))
         x = as_tensor(x, self.device)
-        if eps is not None:
-            eps = as_tensor(eps, self.device)
-            if tuple(eps.shape) != (x.shape[0], self.latent_dim):
-                raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
-        return self._conditional_terms(x, y_hot, beta, eps)
+        return self._conditional_terms(x, y_hot, beta, self._check_eps(eps, x.shape[0]))
 
-    def loss_terms(self, batch: Any, beta: float) -> dict[str, torch.Tensor]:  # type: ignore[override]
+    def loss_terms(self, batch: Any, beta: float) -> dict[str, torch.Tensor]:
         """Batch means for training from a pair ``(x, y)`` of image and label tensors.
 
         Unvalidated on purpose: :func:`fit_conditional` checks the whole data set once.
@@ -184,7 +179,7 @@ class ConditionalVAE(VAE):
         terms = self._conditional_terms(x, self._one_hot(y), beta)
         return {"loss": -terms.elbo.mean(), "log_likelihood": terms.log_likelihood.mean(), "kl": terms.kl.mean()}
 
-    def forward(self, x: Any, y: Any) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: Any, y: Any) -> torch.Tensor:
         """Decoder output at the posterior mean (a deterministic reconstruction)."""
         y_hot = self.one_hot(y, len(x))
         mu, _ = self.encoder(as_tensor(x, self.device), y_hot)
@@ -192,13 +187,13 @@ class ConditionalVAE(VAE):
 
     # -- NumPy conveniences for notebooks -------------------------------------------
     @torch.no_grad()
-    def reconstruct(self, x: Any, y: Any) -> np.ndarray:  # type: ignore[override]
+    def reconstruct(self, x: Any, y: Any) -> np.ndarray:
         """Pixel means E[x | z = mu(x, y), y] as a NumPy array (B, 28, 28)."""
         validate_images("x", x, unit_range=False)
         return to_numpy(self.pixel_means(self(x, y)))
 
     @torch.no_grad()
-    def sample(self, labels: Any, seed: int | None = None) -> np.ndarray:  # type: ignore[override]
+    def sample(self, labels: Any, seed: int | None = None) -> np.ndarray:
         """One image per requested label, decoded from a prior draw z ~ N(0, I).
 
         Parameters
@@ -214,16 +209,11 @@ class ConditionalVAE(VAE):
             Pixel means.
         """
         y_hot = self.one_hot(labels, name="labels")
-        gen = torch.Generator(device=self.device)
-        if seed is not None:
-            gen.manual_seed(seed)
-        else:
-            gen.seed()
-        z = torch.randn(len(y_hot), self.latent_dim, generator=gen, device=self.device)
+        z = self._prior_draw(len(y_hot), seed)
         return to_numpy(self.pixel_means(self.decoder(torch.cat([z, y_hot], dim=1))))
 
     @torch.no_grad()
-    def decode_means(self, z: Any, y: Any) -> np.ndarray:  # type: ignore[override]
+    def decode_means(self, z: Any, y: Any) -> np.ndarray:
         """Pixel means for given latents and labels, as NumPy."""
         return to_numpy(self.pixel_means(self.decode(z, y)))
 
@@ -352,8 +342,7 @@ class IWAE(VAE):
         x = as_tensor(x, self.device)
         if eps is not None:
             eps = as_tensor(eps, self.device)
-            if tuple(eps.shape) != (self.k, x.shape[0], self.latent_dim):
-                raise ValueError(f"eps: expected shape ({self.k}, {x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
+            check_same_shape("eps", eps.shape, (self.k, x.shape[0], self.latent_dim))
         return self._iwae_terms(x, beta, eps)[0]
 
     def loss_terms(self, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor]:

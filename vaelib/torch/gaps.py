@@ -9,7 +9,7 @@ import torch
 
 from vaelib._gaps import check_gap_args, measure_gaps
 from vaelib.torch.evaluate import encode_dataset, iwae_bound
-from vaelib.torch.losses import gaussian_kl
+from vaelib.torch.losses import gaussian_kl, reparameterize
 from vaelib.torch.models import VAE
 from vaelib.torch.utils import as_tensor, to_numpy, validate_images
 
@@ -19,7 +19,7 @@ __all__ = ["posterior_gaps"]
 def _gaussian_elbo(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """ELBO of q = N(mu, exp(logvar)) for each example: the mean over eps (S, N, d) of log p(x|z), minus the KL."""
     s, n, d = eps.shape
-    z = mu + torch.exp(0.5 * logvar) * eps
+    z = reparameterize(mu, logvar, eps)
     x_rep = x.unsqueeze(0).expand(s, *x.shape).reshape(s * n, *x.shape[1:])
     log_lik = model.log_likelihood(x_rep, model.decoder(z.reshape(s * n, d))).view(s, n)
     return log_lik.mean(0) - gaussian_kl(mu, logvar)

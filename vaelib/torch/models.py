@@ -13,8 +13,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from vaelib._checks import check_choice, check_positive_int
-from vaelib._types import ARCHITECTURES, ELBOTerms, LIKELIHOODS
+from vaelib._checks import check_positive_int, check_same_shape, image_model_config
+from vaelib._types import ELBOTerms
 from vaelib.torch.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
 from vaelib.torch.utils import as_tensor, default_device, to_numpy, validate_images
 
@@ -91,7 +91,63 @@ class ConvDecoder(nn.Module):
 _NETWORKS = {"mlp": (MLPEncoder, MLPDecoder), "conv": (ConvEncoder, ConvDecoder)}
 
 
-class VAE(nn.Module):
+class _ImageModel(nn.Module):
+    """The parts every image VAE here shares, whatever its networks read.
+
+    The checked configuration, the pixel likelihood (with the Gaussian's learned
+    ``log_sigma``), the device, prior draws and the noise check. :class:`VAE` and
+    :class:`~vaelib.torch.ConditionalVAE` are built on it side by side, each with its own
+    ``encode``/``decode``/``elbo`` (the conditional ones also take the labels), so neither
+    overrides the other's methods with another signature.
+    """
+
+    def __init__(self, architecture: str, latent_dim: int, hidden_dim: int, likelihood: str,
+                 leading_config: dict[str, int] | None = None) -> None:
+        super().__init__()
+        self.config = image_model_config(architecture, latent_dim, hidden_dim, likelihood, leading_config)
+        self.latent_dim = latent_dim
+        self.likelihood = likelihood
+
+    def _add_likelihood_and_place(self) -> None:
+        """After the networks: the Gaussian's ``log_sigma`` (registered last), then to the device."""
+        if self.likelihood == "gaussian":
+            self.log_sigma = nn.Parameter(torch.zeros(()))
+        self.to(default_device())
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live."""
+        return next(self.parameters()).device
+
+    def log_likelihood(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) per example, given the decoder's output for z."""
+        if self.likelihood == "bernoulli":
+            return bernoulli_log_likelihood(x, decoded)
+        return gaussian_log_likelihood(x, decoded, self.log_sigma)
+
+    def pixel_means(self, decoded: torch.Tensor) -> torch.Tensor:
+        """E[x | z] from the decoder's output."""
+        return torch.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
+
+    def _prior_draw(self, n: int, seed: int | None) -> torch.Tensor:
+        """n draws z ~ N(0, I), from a private generator (seeded, or fresh entropy)."""
+        gen = torch.Generator(device=self.device)
+        if seed is not None:
+            gen.manual_seed(seed)
+        else:
+            gen.seed()
+        return torch.randn(n, self.latent_dim, generator=gen, device=self.device)
+
+    def _check_eps(self, eps: Any, batch: int) -> torch.Tensor | None:
+        """The reparameterization noise as a tensor of shape (batch, latent_dim), or None."""
+        if eps is None:
+            return None
+        eps = as_tensor(eps, self.device)
+        check_same_shape("eps", eps.shape, (batch, self.latent_dim))
+        return eps
+
+
+class VAE(_ImageModel):
     """A VAE for 28x28 images: diagonal-Gaussian posterior, standard-normal prior.
 
     Parameters
@@ -120,28 +176,11 @@ class VAE(nn.Module):
         hidden_dim: int = 400,
         likelihood: str = "bernoulli",
     ) -> None:
-        super().__init__()
-        check_choice("architecture", architecture, ARCHITECTURES)
-        check_choice("likelihood", likelihood, LIKELIHOODS)
-        self.config = {
-            "architecture": architecture,
-            "latent_dim": check_positive_int("latent_dim", latent_dim),
-            "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
-            "likelihood": likelihood,
-        }
-        self.latent_dim = latent_dim
-        self.likelihood = likelihood
+        super().__init__(architecture, latent_dim, hidden_dim, likelihood)
         encoder_cls, decoder_cls = _NETWORKS[architecture]
         self.encoder = encoder_cls(latent_dim, hidden_dim)
         self.decoder = decoder_cls(latent_dim, hidden_dim)
-        if likelihood == "gaussian":
-            self.log_sigma = nn.Parameter(torch.zeros(()))
-        self.to(default_device())
-
-    @property
-    def device(self) -> torch.device:
-        """Where the parameters live."""
-        return next(self.parameters()).device
+        self._add_likelihood_and_place()
 
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,16 +194,6 @@ class VAE(nn.Module):
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
         return self.decoder(z)
-
-    def log_likelihood(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
-        """log p(x | z) per example, given the decoder's output for z."""
-        if self.likelihood == "bernoulli":
-            return bernoulli_log_likelihood(x, decoded)
-        return gaussian_log_likelihood(x, decoded, self.log_sigma)
-
-    def pixel_means(self, decoded: torch.Tensor) -> torch.Tensor:
-        """E[x | z] from the decoder's output."""
-        return torch.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
 
     def elbo_terms(self, x: torch.Tensor, beta: float = 1.0, eps: torch.Tensor | None = None) -> ELBOTerms:
         """The ELBO per example for a batch of images that is already a tensor (unvalidated).
@@ -201,11 +230,7 @@ class VAE(nn.Module):
         """
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         x = as_tensor(x, self.device)
-        if eps is not None:
-            eps = as_tensor(eps, self.device)
-            if tuple(eps.shape) != (x.shape[0], self.latent_dim):
-                raise ValueError(f"eps: expected shape ({x.shape[0]}, {self.latent_dim}), got {tuple(eps.shape)}")
-        return self.elbo_terms(x, beta, eps)
+        return self.elbo_terms(x, beta, self._check_eps(eps, x.shape[0]))
 
     def loss_terms(self, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor]:
         """Batch means for training: the loss to minimise (``-ELBO_beta``) and what to log.
@@ -233,13 +258,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """Pixel means of n images decoded from prior draws z ~ N(0, I), as NumPy (n, 28, 28)."""
-        n = check_positive_int("n", n)
-        gen = torch.Generator(device=self.device)
-        if seed is not None:
-            gen.manual_seed(seed)
-        else:
-            gen.seed()
-        z = torch.randn(n, self.latent_dim, generator=gen, device=self.device)
+        z = self._prior_draw(check_positive_int("n", n), seed)
         return to_numpy(self.pixel_means(self.decoder(z)))
 
     @torch.no_grad()
