@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from vaelib.data import pad_batch
 from vaelib._arrays import to_numpy
+from vaelib.data import pad_batch
+from vaelib.data.ptb import BOS, EOS, PAD, UNK
 
 __all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_rate"]
-
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
 
 
 def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:

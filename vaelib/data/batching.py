@@ -6,6 +6,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from vaelib.data.ptb import PAD
+
 __all__ = ["pad_batch", "batches_by_length"]
 
 
@@ -23,7 +25,7 @@ def _as_sequences(seqs: Sequence[np.ndarray], what: str = "seqs") -> list[np.nda
     return out
 
 
-def pad_batch(seqs: Sequence[np.ndarray], pad_id: int = 0) -> np.ndarray:
+def pad_batch(seqs: Sequence[np.ndarray], pad_id: int = PAD) -> np.ndarray:
     """Stack sequences into one array, right-padded to the longest.
 
     Parameters

@@ -16,11 +16,13 @@ from vaelib.data._errors import DataNotFoundError
 from vaelib.data._fetch import locate
 from vaelib.data._registry import split_files
 
-__all__ = ["Vocabulary", "TextCorpus", "load_ptb", "load_ptb_corpus", "SPECIALS"]
+__all__ = ["Vocabulary", "TextCorpus", "load_ptb", "load_ptb_corpus", "SPECIALS", "PAD", "BOS", "EOS", "UNK"]
 
 #: Special tokens and their fixed ids 0..3. PTB's own "<unk>" token is the same word as
 #: ours, so the file's unknown words share the id of out-of-vocabulary words.
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
+#: Their ids, the one definition the text models, the batching and the exercises use.
+PAD, BOS, EOS, UNK = range(len(SPECIALS))
 # Smoke-mode carve-out of a missing training split: the first 85% of the validation
 # sentences (2,864 of 3,370); validation keeps the other 506; test stays official.
 SMOKE_TRAIN_FRACTION = 0.85
@@ -90,7 +92,7 @@ class Vocabulary:
         """Token -> id, read-only (a view, not a copy: cheap to index in a loop)."""
         return MappingProxyType(self._stoi)
 
-    pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
+    pad_id, bos_id, eos_id, unk_id = PAD, BOS, EOS, UNK
 
     def __len__(self) -> int:
         return len(self._itos)

@@ -13,12 +13,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from vaelib.data.ptb import BOS, EOS, PAD, UNK
 from vaelib.exercises._report import (CheckFailed, GlobalRandomState, as_number, call_learner, call_quietly,
                                      check_seeded, compare, expect_close, run_check, to_numbers)
 
 __all__ = ["check_masked_nll", "check_kl_annealing", "check_word_dropout", "PAD", "BOS", "EOS", "UNK"]
-
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
 
 
 def _as_array(got: Any, what: str) -> np.ndarray:
