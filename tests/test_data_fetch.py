@@ -12,6 +12,7 @@ import http.server
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -40,7 +41,8 @@ FNAME = "t10k-images-idx3-ubyte.gz"
 
 class Server:
     """A threaded HTTP server serving ``routes`` (path -> bytes); ``/drop/...`` paths
-    announce the full length, send half and hang up."""
+    announce the full length, send half and hang up; ``/slow/...`` paths trickle the body
+    in 16 pieces, 0.1 s apart (each piece well within the per-read timeout)."""
 
     def __init__(self) -> None:
         self.routes: dict[str, bytes] = {}
@@ -60,6 +62,12 @@ class Server:
                 if self.path.startswith("/drop/"):
                     self.wfile.write(body[: len(body) // 2])
                     self.close_connection = True
+                elif self.path.startswith("/slow/"):
+                    step = -(-len(body) // 16)
+                    for start in range(0, len(body), step):
+                        self.wfile.write(body[start : start + step])
+                        self.wfile.flush()
+                        time.sleep(0.1)
                 else:
                     self.wfile.write(body)
 
@@ -164,10 +172,28 @@ def test_connection_drop_on_both_urls_leaves_no_temp_file(server, monkeypatch, t
     assert listing(tmp_path / "cache" / "toy") == []
 
 
+def test_a_trickling_download_stops_at_the_overall_deadline(server, monkeypatch, tmp_path):
+    server.routes["/slow/" + FNAME] = GOOD
+    server.routes["/slow/mirror-" + FNAME] = GOOD
+    f = toy_file(server, monkeypatch, "/slow/" + FNAME, "/slow/mirror-" + FNAME)
+    monkeypatch.setattr(_fetch, "DEADLINE", 0.35)
+    started = time.monotonic()
+    with pytest.raises(DataNotFoundError) as err:
+        _fetch.locate(f)
+    assert time.monotonic() - started < 2.5  # two URLs of 0.35 s each, not 2 x 1.6 s of trickle
+    msg = str(err.value)
+    assert "\n" not in msg and msg.count("OSError: download exceeded the overall deadline of 0.35 s after ") == 2
+    assert listing(tmp_path / "cache" / "toy") == []
+    # With a deadline it can meet, the same trickle is a good download.
+    monkeypatch.setattr(_fetch, "DEADLINE", 30.0)
+    assert _fetch.locate(f).path.read_bytes() == GOOD
+
+
 def test_offline_error_names_file_url_and_where_to_put_it(monkeypatch, tmp_path):
     # Port 9 (discard) on localhost: nothing listens, so the connection is refused at once.
     f = RemoteFile("toy", FNAME, "0" * 32, None, "http://127.0.0.1:9/a/" + FNAME, "http://127.0.0.1:9/b/" + FNAME)
     monkeypatch.setenv("VAELIB_DATA", str(tmp_path / "shared"))
+    (tmp_path / "mine").mkdir()
     with pytest.raises(DataNotFoundError) as err:
         _fetch.locate(f, data_dir=tmp_path / "mine")
     msg = str(err.value)
@@ -212,6 +238,66 @@ def test_bad_cache_file_without_download_is_removed_then_reported_missing(tmp_pa
     assert not cached.exists()
 
 
+@pytest.mark.parametrize("link", ["folder", "file"])
+def test_a_bad_cached_file_behind_a_link_out_of_the_cache_is_left_alone(server, monkeypatch, tmp_path, link):
+    server.routes["/ok/" + FNAME] = GOOD
+    f = toy_file(server, monkeypatch, "/ok/" + FNAME, "/ok/" + FNAME)
+    users = put(tmp_path / "users" / "toy" / FNAME, TRUNCATED)
+    (tmp_path / "cache").mkdir()
+    if link == "folder":
+        (tmp_path / "cache" / "toy").symlink_to(users.parent)
+    else:
+        (tmp_path / "cache" / "toy").mkdir()
+        (tmp_path / "cache" / "toy" / FNAME).symlink_to(users)
+    n_hits = len(server.hits)
+    with pytest.warns(DataWarning, match=f"links out of the cache \\(to {users}\\), so it is left alone"):
+        with pytest.raises(DataNotFoundError, match="links out of the cache to .*put it there yourself"):
+            _fetch.locate(f)
+    assert users.read_bytes() == TRUNCATED and listing(users.parent) == [FNAME]  # not deleted, not written through
+    assert len(server.hits) == n_hits  # nothing downloaded into the user's folder
+    # A good copy further down the search order is still found.
+    put(tmp_path / "system" / "toy" / FNAME, GOOD)
+    with pytest.warns(DataWarning, match="left alone"):
+        assert _fetch.locate(f).origin == "system data dir"
+    assert users.read_bytes() == TRUNCATED
+
+
+def test_a_bad_cached_file_that_cannot_be_deleted_falls_through_to_the_system_copy(server, monkeypatch, tmp_path):
+    f = toy_file(server, monkeypatch, "/missing/" + FNAME, "/missing/" + FNAME)
+    cached = put(tmp_path / "cache" / "toy" / FNAME, TRUNCATED)
+    system = put(tmp_path / "system" / "toy" / FNAME, GOOD)
+    real_unlink = Path.unlink
+
+    def read_only_cache(self, missing_ok=False):  # tests run as root, where chmod does not stop unlink
+        if self == cached:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", read_only_cache)
+    expected = "could not delete it \\(PermissionError: .*Permission denied.*\\); trying the next location"
+    with pytest.warns(DataWarning, match=expected):
+        got = _fetch.locate(f)
+    assert (got.origin, got.path) == ("system data dir", system)
+    assert cached.read_bytes() == TRUNCATED
+
+
+@pytest.mark.parametrize("kind", ["missing", "a file"])
+def test_a_data_dir_that_is_not_a_folder_is_reported(server, monkeypatch, tmp_path, kind):
+    f = toy_file(server, monkeypatch, "/missing/" + FNAME, "/missing/" + FNAME)
+    put(tmp_path / "system" / "toy" / FNAME, GOOD)
+    data_dir = tmp_path / "typo"
+    if kind == "a file":
+        put(data_dir, b"not a folder")
+    expected = f"^vaelib.data: data_dir {data_dir} does not exist or is not a folder; looking in the other places$"
+    with pytest.warns(DataWarning, match=expected):
+        got = _fetch.locate(f, data_dir=data_dir)
+    assert got.origin == "system data dir"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an existing data_dir gets no word
+        (tmp_path / "mine").mkdir()
+        _fetch.locate(f, data_dir=tmp_path / "mine")
+
+
 # --- user-provided copies ------------------------------------------------------------
 
 
@@ -222,6 +308,7 @@ def test_altered_user_copy_is_refused_and_kept(server, monkeypatch, tmp_path, wh
     if where == "VAELIB_DATA":
         monkeypatch.setenv("VAELIB_DATA", str(root))
     bad = put(root / "toy" / FNAME, CORRUPT)
+    (tmp_path / "mine").mkdir(exist_ok=True)
     with pytest.raises(DataIntegrityError) as err:
         _fetch.locate(f, data_dir=tmp_path / "mine")
     msg = str(err.value)

@@ -4,7 +4,9 @@ Search order (course spec): an explicit ``data_dir``; ``$VAELIB_DATA``; the user
 the system data directory; then a download from the official URL, falling back to the
 mirror, into the cache. Every file is verified before use. A file that fails
 verification is refused if the user or the system put it there, and deleted and
-fetched again if it sits in our cache (we wrote it, so it is ours to replace).
+fetched again if it sits in our cache (we wrote it, so it is ours to replace). The cache
+owns only what lies inside it once every symlink is resolved: a link that leads out of it
+is the user's, never deleted or written through.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import gzip
 import hashlib
 import http.client
 import os
+import time
 import urllib.request
 import warnings
 import zlib
@@ -31,6 +34,9 @@ SYSTEM_DATA_ROOT = "/usr/share/datasets"
 #: Seconds to wait for a connection or for the next bytes of a download; short, so that
 #: an offline machine fails fast instead of hanging a notebook.
 TIMEOUT = 10.0
+#: Seconds one file's download may take in all: a server that trickles bytes just fast
+#: enough to beat TIMEOUT must not hang a notebook for hours.
+DEADLINE = 600.0
 _CHUNK = 1 << 20
 
 # Verified files, keyed by (path, inode, size, mtime, expected md5): repeated loads of an
@@ -61,6 +67,19 @@ def cache_root() -> Path:
 def system_root() -> Path:
     """Return the system data directory: ``$VAELIB_SYSTEM_DATA`` or :data:`SYSTEM_DATA_ROOT`."""
     return Path(os.environ.get("VAELIB_SYSTEM_DATA", "").strip() or SYSTEM_DATA_ROOT)
+
+
+def _owned_by_cache(path: Path) -> bool:
+    """Whether ``path`` lies inside the cache once every symlink on the way is resolved.
+
+    The cache root may itself be a link (a cache moved to another disk); a folder or file
+    inside it that links elsewhere is the user's and not ours to delete or overwrite.
+    """
+    try:
+        path.resolve().relative_to(cache_root().resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _candidates(f: RemoteFile, data_dir: str | os.PathLike[str] | None) -> list[tuple[Path, str]]:
@@ -153,10 +172,13 @@ def _download(url: str, f: RemoteFile, dest: Path) -> str:
     """
     with atomic_path(dest) as tmp:
         digest = hashlib.md5(usedforsecurity=False)
+        started = time.monotonic()
         with open(tmp, "wb") as out, _open_url(url) as response:
             expected_size = response.headers.get("Content-Length")
             size = 0
-            while chunk := response.read(_CHUNK):
+            while chunk := response.read1(_CHUNK):  # read1: whatever has arrived, so the deadline is checked often
+                if time.monotonic() - started > DEADLINE:
+                    raise OSError(f"download exceeded the overall deadline of {DEADLINE:g} s after {size} bytes")
                 out.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
@@ -166,6 +188,28 @@ def _download(url: str, f: RemoteFile, dest: Path) -> str:
         if check is None:
             raise OSError(f"downloaded file failed verification: md5 {md5}, expected {_expected(f)}")
     return check
+
+
+def _discard_bad_cache_file(path: Path, f: RemoteFile, md5: str) -> None:
+    """Delete a cached file that failed verification, if it is ours; warn either way.
+
+    A truncated or corrupted file we wrote is replaced, not fatal. One that a link makes the
+    user's, or that cannot be deleted (a read-only cache), is left alone, and the search
+    goes on to the next location.
+    """
+    if not _owned_by_cache(path):
+        action = f"it links out of the cache (to {path.resolve()}), so it is left alone"
+    else:
+        try:
+            path.unlink(missing_ok=True)
+            action = "deleted it, fetching it again"
+        except OSError as err:
+            action = f"could not delete it ({_one_line(err)}); trying the next location"
+    warnings.warn(
+        f"vaelib.data: cached {f.filename} at {path} failed verification (md5 {md5}); {action}",
+        DataWarning,
+        stacklevel=4,
+    )
 
 
 def _where_to_put(f: RemoteFile) -> str:
@@ -199,6 +243,13 @@ def locate(f: RemoteFile, data_dir: str | os.PathLike[str] | None = None, downlo
     DataNotFoundError
         No copy anywhere, and the download was disabled or failed.
     """
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        warnings.warn(
+            f"vaelib.data: data_dir {Path(data_dir).expanduser()} does not exist or is not a folder; "
+            "looking in the other places",
+            DataWarning,
+            stacklevel=3,
+        )
     searched = []
     for path, origin in _candidates(f, data_dir):
         searched.append(str(path.parent))
@@ -212,14 +263,7 @@ def locate(f: RemoteFile, data_dir: str | os.PathLike[str] | None = None, downlo
                 f"vaelib.data: refusing {f.filename} at {path} ({origin}): its md5 is {md5}, "
                 f"expected {_expected(f)}; the file is altered or incomplete, replace it with {f.url}"
             )
-        # A cache file is ours: a truncated or corrupted one is replaced, not fatal.
-        warnings.warn(
-            f"vaelib.data: cached {f.filename} at {path} failed verification (md5 {md5}); "
-            "deleted it, fetching it again",
-            DataWarning,
-            stacklevel=3,
-        )
-        path.unlink(missing_ok=True)
+        _discard_bad_cache_file(path, f, md5)
 
     where = ", ".join(dict.fromkeys(searched))
     if not download:
@@ -228,6 +272,11 @@ def locate(f: RemoteFile, data_dir: str | os.PathLike[str] | None = None, downlo
             f"download it from {f.url} and {_where_to_put(f)}"
         )
     dest = cache_root() / f.dataset / f.filename
+    if not _owned_by_cache(dest):
+        raise DataNotFoundError(
+            f"vaelib.data: {f.filename} not found (searched {where}); not downloading it into {dest.parent}, "
+            f"which links out of the cache to {dest.parent.resolve()}: download it from {f.url} and put it there yourself"
+        )
     failures = []
     for url in (f.url, f.mirror):
         try:
