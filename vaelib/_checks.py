@@ -13,7 +13,7 @@ import numpy as np
 from vaelib._types import ARCHITECTURES, LIKELIHOODS
 
 __all__ = ["check_images", "check_choice", "check_positive_int", "check_same_shape", "check_fit_args", "check_noise_std",
-           "image_model_config"]
+           "image_model_config", "check_seed"]
 
 IMAGE_SHAPE = (28, 28)
 
@@ -102,3 +102,10 @@ def image_model_config(architecture: str, latent_dim: int, hidden_dim: int, like
         "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
         "likelihood": likelihood,
     }
+
+
+def check_seed(seed: object) -> int:
+    """Return ``seed`` as an int, or reject it unless it is an integer >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    return int(seed)

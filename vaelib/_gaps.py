@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from vaelib._checks import check_positive_int
+from vaelib._checks import check_positive_int, check_seed
 
 __all__ = ["check_gap_args", "measure_gaps"]
 
@@ -44,9 +44,7 @@ def check_gap_args(model: object, steps: object, learning_rate: object, samples:
     learning_rate = _check_positive_float("learning_rate", learning_rate)
     samples = check_positive_int("samples", samples)
     k = check_positive_int("k", k)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    return steps, learning_rate, samples, k, int(seed)
+    return steps, learning_rate, samples, k, check_seed(seed)
 
 
 ElboAndGrad = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from vaelib._checks import check_positive_int
+from vaelib._docs import shared_doc
 from vaelib.keras._backend import keras
 from vaelib.keras.losses import log_normal_pdf, reparameterize
 from vaelib.keras.models import VAE
@@ -106,27 +107,8 @@ def encode_dataset(model: VAE, x: Any, *, batch_size: int = 1000) -> tuple[np.nd
     return np.concatenate(mus), np.concatenate(logvars)
 
 
+@shared_doc("keras")
 def evaluate(model: VAE, x: Any, *, k: int | None = None, batch_size: int = 500, seed: int | None = 0) -> dict[str, float]:
-    """Mean test ELBO, its terms and (with k) the importance-weighted log p(x) estimate, in nats.
-
-    Parameters
-    ----------
-    model : VAE
-        The model to evaluate.
-    x : array_like, shape (N, 28, 28)
-        Test images.
-    k : int, optional
-        Importance samples for ``log_px``; omitted: no log p(x) estimate.
-    batch_size : int
-        Examples per forward pass.
-    seed : int or None
-        Seed of the evaluation noise, so repeated evaluations agree.
-
-    Returns
-    -------
-    dict
-        ``elbo``, ``log_likelihood``, ``kl`` and, with k, ``log_px``: means over the data.
-    """
     validate_images("x", x, unit_range=model.likelihood == "bernoulli")
     noise = keras.random.SeedGenerator(seed) if seed is not None else model.noise
     sums = np.zeros(3)

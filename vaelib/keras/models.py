@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from vaelib._checks import check_positive_int, check_same_shape, image_model_config
+from vaelib._docs import shared_doc
 from vaelib._types import ELBOTerms
 from vaelib.keras._backend import keras
 from vaelib.keras.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
@@ -141,28 +142,9 @@ class _ImageModel(TrainableModel):
         return eps
 
 
+@shared_doc("keras")
 @keras.saving.register_keras_serializable(package="vaelib")
 class VAE(_ImageModel):
-    """A VAE for 28x28 images: diagonal-Gaussian posterior, standard-normal prior.
-
-    Parameters
-    ----------
-    architecture : {"mlp", "conv"}
-        Encoder and decoder networks.
-    latent_dim : int
-        Dimension of z.
-    hidden_dim : int
-        Width of the dense hidden layers.
-    likelihood : {"bernoulli", "gaussian"}
-        Bernoulli pixels (the decoder outputs logits) or Gaussian pixels (the decoder outputs
-        means; one learned scalar ``log_sigma``, as in the sigma-VAE of Rybkin et al., 2021).
-
-    Examples
-    --------
-    >>> from vaelib import keras as vl
-    >>> model = vl.VAE("mlp", latent_dim=20)
-    >>> terms = model.elbo(images)          # per-example ELBO, log-likelihood and KL, in nats
-    """
 
     def __init__(
         self,
@@ -178,6 +160,10 @@ class VAE(_ImageModel):
         self.decoder = decoder_cls(latent_dim, hidden_dim, name="decoder")
         self._add_likelihood_and_noise()
         self(np.zeros((1, 28, 28), dtype="float32"))  # build now: weights exist from the start
+
+    # The shared parts, listed again so that the API page shows them among VAE's members.
+    log_likelihood = _ImageModel.log_likelihood
+    pixel_means = _ImageModel.pixel_means
 
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any) -> tuple[Any, Any]:
@@ -207,24 +193,8 @@ class VAE(_ImageModel):
 
     _terms = elbo_terms  # deprecated name (chapter 4 printed it): use elbo_terms
 
+    @shared_doc("keras")
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
-        """Per-example ELBO and its terms, in nats (one-sample estimate of the likelihood term).
-
-        Parameters
-        ----------
-        x : array_like, shape (B, 28, 28)
-            Images with values in [0, 1].
-        beta : float
-            Weight of the KL term (1 gives the ELBO; other values the beta-VAE objective).
-        eps : array_like, shape (B, latent_dim), optional
-            The standard-normal noise of the reparameterization; drawn when omitted. Passing
-            the same noise to both backends gives the same numbers.
-
-        Returns
-        -------
-        ELBOTerms
-            ``(elbo, log_likelihood, kl)``, each a tensor of shape (B,).
-        """
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         x = as_tensor(x)
         return self.elbo_terms(x, beta, self._check_eps(eps, x.shape[0]))

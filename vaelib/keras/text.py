@@ -9,16 +9,17 @@ in nats, summed over the sentence's tokens, with padding masked out.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
 
-from vaelib import metrics
-from vaelib._checks import check_fit_args, check_positive_int
-from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_sequences, check_tokens
+from vaelib._checks import check_positive_int
+from vaelib._docs import shared_doc
+from vaelib._fit import prepare_text_fit
+from vaelib._text_eval import EVALUATE_TEXT_DOC, evaluate_sentences
+from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens
 from vaelib._types import ELBOTerms, History
-from vaelib.data import batches_by_length, pad_batch
+from vaelib.data import batches_by_length
 from vaelib.keras._backend import keras, tf
 from vaelib.keras.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
 from vaelib.keras.train import TrainableModel, run_fit
@@ -187,26 +188,8 @@ class _TextModel(TrainableModel):
         raise NotImplementedError
 
 
+@shared_doc("keras")
 class SentenceVAE(_TextModel):
-    """A sentence VAE: GRU encoder, Gaussian latent, GRU decoder started from z.
-
-    Parameters
-    ----------
-    vocab_size : int
-        Number of token ids (``len(vocab)``).
-    embed_dim, hidden_dim, latent_dim : int
-        Word-embedding size (shared by encoder and decoder), GRU state size, size of z.
-    word_dropout : float in [0, 1]
-        Rate at which the decoder's input words become ``<unk>`` during training.
-    pad_id, bos_id, eos_id, unk_id : int
-        Ids of the special tokens (those of :class:`vaelib.data.Vocabulary`).
-
-    Examples
-    --------
-    >>> from vaelib import keras as vl
-    >>> model = vl.SentenceVAE(vocab_size=len(vocab), latent_dim=16)
-    >>> terms = model.elbo(batch)        # per-sentence ELBO, log-likelihood and KL, in nats
-    """
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, latent_dim: int = 16,
                  word_dropout: float = 0.0, pad_id: int = PAD, bos_id: int = BOS, eos_id: int = EOS,
@@ -301,18 +284,8 @@ class SentenceVAE(_TextModel):
         return -nll + log_prior - log_q
 
 
+@shared_doc("keras")
 class RNNLanguageModel(_TextModel):
-    """A GRU language model: the SentenceVAE's decoder without a latent (the baseline).
-
-    Parameters
-    ----------
-    vocab_size, embed_dim, hidden_dim : int
-        As in :class:`SentenceVAE`.
-    word_dropout : float
-        Training-time word dropout on the input words (0 by default).
-    pad_id, bos_id, eos_id, unk_id : int
-        Special-token ids.
-    """
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, word_dropout: float = 0.0,
                  pad_id: int = PAD, bos_id: int = BOS, eos_id: int = EOS, unk_id: int = UNK, **kwargs: Any) -> None:
@@ -370,16 +343,8 @@ def _decode(model: _TextModel, state: Any, max_length: int, temperature: float |
     return out
 
 
+@shared_doc("keras")
 def greedy_decode(model: SentenceVAE, z: Any, max_length: int = 30, allow_unk: bool = True) -> np.ndarray:
-    """Decode the most likely word at each step from latents z (N, latent_dim).
-
-    ``allow_unk=False`` never emits ``<unk>`` (small models otherwise decode mostly ``<unk>``).
-
-    Returns
-    -------
-    ndarray of int64, shape (N, max_length)
-        Ids up to and including ``<eos>``, then ``<pad>`` (``vocab.decode`` reads it).
-    """
     _check_vae(model, "greedy_decode")
     z = model._check_z(z)
     return _decode(model, model._initial_state(z, 0), max_length, None, None, allow_unk)
@@ -419,21 +384,9 @@ def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: f
     return _decode(model, state, max_length, None if greedy else float(temperature), rng, allow_unk)
 
 
+@shared_doc("keras")
 def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30,
              allow_unk: bool = True) -> np.ndarray:
-    """Greedy decodings of evenly spaced points between two sentences' posterior means.
-
-    Parameters
-    ----------
-    tokens_a, tokens_b : array_like of int, shape (T,)
-        The two sentences (``w1 .. wn <eos>``).
-    steps : int >= 2
-        Number of points, both ends included.
-
-    Returns
-    -------
-    ndarray of int64, shape (steps, max_length)
-    """
     _check_vae(model, "homotopy")
     steps = check_positive_int("steps", steps)
     if steps < 2:
@@ -447,65 +400,11 @@ def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, m
 # -- evaluation ---------------------------------------------------------------------------
 def evaluate_text(model: _TextModel, sequences: Any, batch_size: int = 64, k: int = 10, seed: int = 0,
                   chunk_size: int = 128) -> dict[str, float]:
-    """Held-out metrics of a text model, per sentence, in nats.
+    return evaluate_sentences(model, sequences, batch_size, k, seed, chunk_size,
+                              is_vae=isinstance(model, SentenceVAE), to_numpy=to_numpy)
 
-    Parameters
-    ----------
-    model : SentenceVAE or RNNLanguageModel
-    sequences : list of int arrays (``w1 .. wn <eos>``) or a padded (N, T) array
-    batch_size : int
-        Sentences per forward pass.
-    k : int
-        Importance samples per sentence for the NLL bound (Burda et al., 2016).
-    seed : int
-        Seed of the NumPy noise: the same in both backends, so the same weights give the
-        same numbers.
-    chunk_size : int
-        At most this many decoder rows (samples x sentences) per pass, to bound memory.
 
-    Returns
-    -------
-    dict
-        ``nll``: importance-weighted estimate of -log p(x) (exact for the language model);
-        ``neg_elbo``; ``reconstruction``: -E_q log p(x|z) (one sample); ``kl``;
-        ``perplexity``: exp(total nll / total tokens, ``<eos>`` counted);
-        ``active_units``; ``sentences``; ``tokens``.
-    """
-    seqs = check_sequences("sequences", sequences, model.vocab_size, model.pad_id)
-    batch_size = check_positive_int("batch_size", batch_size)
-    k = check_positive_int("k", k)
-    chunk_size = check_positive_int("chunk_size", chunk_size)
-    rng = np.random.default_rng(seed)
-    is_vae = isinstance(model, SentenceVAE)
-    sums = np.zeros(3)  # nll, reconstruction, kl
-    mus, n_tokens = [], 0
-    for start in range(0, len(seqs), batch_size):
-        batch = pad_batch(seqs[start : start + batch_size], pad_id=model.pad_id)
-        n_tokens += int((batch != model.pad_id).sum())
-        if is_vae:
-            b, d = batch.shape[0], model.latent_dim
-            terms = model.elbo(batch, eps=rng.standard_normal((b, d)).astype(np.float32))
-            mus.append(to_numpy(model.encode(batch)[0]))
-            per_chunk = max(1, chunk_size // b)
-            logw = [to_numpy(model.log_weights(batch, rng.standard_normal((min(per_chunk, k - c), b, d))))
-                    for c in range(0, k, per_chunk)]
-            nll = -metrics.log_mean_exp(np.concatenate(logw, 0), axis=0)
-        else:
-            terms = model.elbo(batch)
-            nll = -to_numpy(terms.log_likelihood).astype(np.float64)
-        sums += [nll.sum(), -to_numpy(terms.log_likelihood).sum(), to_numpy(terms.kl).sum()]
-    n = len(seqs)
-    nll, recon, kl = (float(v) / n for v in sums)
-    return {
-        "nll": nll,
-        "neg_elbo": recon + kl,
-        "reconstruction": recon,
-        "kl": kl,
-        "perplexity": math.exp(float(sums[0]) / n_tokens),
-        "active_units": metrics.active_units(np.concatenate(mus)) if is_vae and n > 1 else 0,
-        "sentences": n,
-        "tokens": n_tokens,
-    }
+evaluate_text.__doc__ = EVALUATE_TEXT_DOC
 
 
 # -- training -----------------------------------------------------------------------------
@@ -558,14 +457,9 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
         ``kl`` after every optimizer step (to watch the KL collapse as it happens). A NaN loss
         raises FloatingPointError naming the step.
     """
-    check_fit_args(epochs, batch_size, learning_rate)
-    train = check_sequences("train_seqs", train_seqs, model.vocab_size, model.pad_id)
-    valid = None if valid_seqs is None else check_sequences("valid_seqs", valid_seqs, model.vocab_size, model.pad_id)
-    if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or not free_bits >= 0:
-        raise ValueError(f"free_bits: expected a non-negative number of nats, got {free_bits!r}")
-    rate = model.word_dropout_rate if word_dropout is None else check_rate(word_dropout)
-    if seed is not None:
-        seed_everything(seed)
+    train, valid, rate = prepare_text_fit(model, train_seqs, valid_seqs, epochs=epochs, batch_size=batch_size,
+                                          learning_rate=learning_rate, free_bits=free_bits, word_dropout=word_dropout,
+                                          seed=seed, seed_everything=seed_everything)
     saved = (model.free_bits, model.word_dropout_rate)
     # Read when fit traces train_step (run_fit compiles afresh, so every call retraces).
     model.free_bits, model.word_dropout_rate = float(free_bits), rate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence, Union
 
-from vaelib._checks import check_fit_args
+from vaelib._fit import prepare_image_fit
 from vaelib._types import History, nan_loss_error
 from vaelib.keras._backend import keras, tf
 from vaelib.keras.utils import seed_everything, validate_images
@@ -242,13 +242,8 @@ def fit(
         ``history.per_step`` holds the training terms after every optimizer step and
         ``history.steps`` their number.
     """
-    check_fit_args(epochs, batch_size, learning_rate)
-    unit_range = getattr(model, "likelihood", "bernoulli") == "bernoulli" or binarize
-    validate_images("x_train", x_train, unit_range=unit_range)
-    if x_val is not None:
-        validate_images("x_val", x_val, unit_range=unit_range)
-    if seed is not None:
-        seed_everything(seed)
+    prepare_image_fit(model, x_train, x_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                      binarize=binarize, seed=seed, validate_images=validate_images, seed_everything=seed_everything)
     model.binarize = binarize
     return run_fit(
         model, x_train, (x_val,) if x_val is not None else None,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import check_images
+from vaelib._checks import check_images, check_seed
 from vaelib.keras._backend import keras, tf
 
 __all__ = ["seed_everything", "to_numpy", "count_parameters"]
@@ -20,9 +20,7 @@ def seed_everything(seed: int) -> None:
     seed : int
         The seed. The same seed gives the same losses on the CPU.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    keras.utils.set_random_seed(int(seed))  # Python, NumPy, TensorFlow and Keras's global seed
+    keras.utils.set_random_seed(check_seed(seed))  # Python, NumPy, TensorFlow and Keras's global seed
 
 
 def to_numpy(x: Any) -> np.ndarray:

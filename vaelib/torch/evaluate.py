@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from vaelib._checks import check_positive_int
+from vaelib._docs import shared_doc
 from vaelib.torch.losses import log_normal_pdf, reparameterize
 from vaelib.torch.models import VAE
 from vaelib.torch.utils import as_tensor, to_numpy, validate_images
@@ -113,28 +114,9 @@ def encode_dataset(model: VAE, x: Any, *, batch_size: int = 1000) -> tuple[np.nd
     return np.concatenate(mus), np.concatenate(logvars)
 
 
+@shared_doc("torch")
 @torch.no_grad()
 def evaluate(model: VAE, x: Any, *, k: int | None = None, batch_size: int = 500, seed: int | None = 0) -> dict[str, float]:
-    """Mean test ELBO, its terms and (with k) the importance-weighted log p(x) estimate, in nats.
-
-    Parameters
-    ----------
-    model : VAE
-        The model to evaluate.
-    x : array_like, shape (N, 28, 28)
-        Test images.
-    k : int, optional
-        Importance samples for ``log_px``; omitted: no log p(x) estimate.
-    batch_size : int
-        Examples per forward pass.
-    seed : int or None
-        Seed of the evaluation noise, so repeated evaluations agree.
-
-    Returns
-    -------
-    dict
-        ``elbo``, ``log_likelihood``, ``kl`` and, with k, ``log_px``: means over the data.
-    """
     validate_images("x", x, unit_range=model.likelihood == "bernoulli")
     gen = _generator(model, seed)
     was_training = model.training

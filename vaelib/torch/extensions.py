@@ -16,8 +16,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from vaelib._checks import check_fit_args, check_positive_int, check_same_shape
-from vaelib._labels import check_labelled_data, check_labels
+from vaelib._checks import check_positive_int, check_same_shape
+from vaelib._docs import shared_doc
+from vaelib._fit import prepare_conditional_fit
+from vaelib._labels import check_labels
 from vaelib._types import ELBOTerms, History
 from vaelib.schedules import Schedule
 from vaelib.torch.losses import gaussian_kl, reparameterize
@@ -75,28 +77,8 @@ class _LabelledBatch:
         return iter((self.x, self.y))
 
 
+@shared_doc("torch")
 class ConditionalVAE(_ImageModel):
-    """A VAE that models p(x | y): the class label y is an input of encoder and decoder.
-
-    The one-hot label is concatenated to the encoder's input features (the pixels for the
-    MLP, the flattened feature map for the conv net) and to z for the decoder, after Sohn
-    et al. (2015). The prior stays N(0, I), so ``sample(labels)`` draws images of the
-    requested classes.
-
-    Parameters
-    ----------
-    num_classes : int
-        Number of classes; labels are ``0 .. num_classes - 1``.
-    architecture, latent_dim, hidden_dim, likelihood
-        As for :class:`~vaelib.torch.VAE`.
-
-    Examples
-    --------
-    >>> from vaelib import torch as vl
-    >>> model = vl.ConditionalVAE(num_classes=10, latent_dim=20)
-    >>> vl.fit_conditional(model, images, labels, epochs=5)
-    >>> shoes = model.sample([7] * 8)       # eight draws of class 7
-    """
 
     def __init__(
         self,
@@ -146,25 +128,8 @@ class ConditionalVAE(_ImageModel):
         kl = gaussian_kl(mu, logvar)
         return ELBOTerms.weighted(log_lik, kl, beta)
 
+    @shared_doc("torch")
     def elbo(self, x: Any, y: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
-        """Per-example conditional ELBO of log p(x | y) and its terms, in nats.
-
-        Parameters
-        ----------
-        x : array_like, shape (B, 28, 28)
-            Images.
-        y : array_like of int, shape (B,)
-            Their class labels.
-        beta : float
-            Weight of the KL term.
-        eps : array_like, shape (B, latent_dim), optional
-            The reparameterization noise; drawn when omitted.
-
-        Returns
-        -------
-        ELBOTerms
-            ``(elbo, log_likelihood, kl)``, each a tensor of shape (B,).
-        """
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         y_hot = self.one_hot(y, len(x))
         x = as_tensor(x, self.device)
@@ -192,22 +157,9 @@ class ConditionalVAE(_ImageModel):
         validate_images("x", x, unit_range=False)
         return to_numpy(self.pixel_means(self(x, y)))
 
+    @shared_doc("torch")
     @torch.no_grad()
     def sample(self, labels: Any, seed: int | None = None) -> np.ndarray:
-        """One image per requested label, decoded from a prior draw z ~ N(0, I).
-
-        Parameters
-        ----------
-        labels : array_like of int, shape (n,)
-            The class of each image, e.g. ``np.repeat(np.arange(10), 8)`` for 8 of each class.
-        seed : int, optional
-            Seed of the prior draws.
-
-        Returns
-        -------
-        ndarray, shape (n, 28, 28)
-            Pixel means.
-        """
         y_hot = self.one_hot(labels, name="labels")
         z = self._prior_draw(len(y_hot), seed)
         return to_numpy(self.pixel_means(self.decoder(torch.cat([z, y_hot], dim=1))))
@@ -218,6 +170,7 @@ class ConditionalVAE(_ImageModel):
         return to_numpy(self.pixel_means(self.decode(z, y)))
 
 
+@shared_doc("torch")
 def fit_conditional(
     model: ConditionalVAE,
     x_train: Any,
@@ -233,18 +186,10 @@ def fit_conditional(
     seed: int | None = None,
     verbose: bool = True,
 ) -> History:
-    """Train a :class:`ConditionalVAE` on labelled images: :func:`~vaelib.torch.fit` with labels.
-
-    ``y_train`` holds the class (int, shape (N,)) of each of the N images in ``x_train``;
-    ``x_val`` and ``y_val`` go together (both or neither). Every other argument, and the
-    returned History (``loss``, ``log_likelihood``, ``kl`` and their ``val_`` twins), is as
-    for :func:`~vaelib.torch.fit`. Labels are checked once, before the first step.
-    """
-    check_fit_args(epochs, batch_size, learning_rate)
-    labels, val_labels = check_labelled_data(model, x_train, y_train, x_val, y_val, binarize=binarize,
-                                             validate_images=validate_images, to_numpy=to_numpy)
-    if seed is not None:
-        seed_everything(seed)
+    labels, val_labels = prepare_conditional_fit(
+        model, x_train, y_train, x_val, y_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        binarize=binarize, seed=seed, validate_images=validate_images, to_numpy=to_numpy,
+        seed_everything=seed_everything)
     device = model.device
     data, targets = as_tensor(x_train, device), torch.as_tensor(labels, device=device)
     n = len(data)
@@ -273,22 +218,8 @@ def fit_conditional(
 # Importance-weighted autoencoder
 # ----------------------------------------------------------------------------------------
 
+@shared_doc("torch")
 class IWAE(VAE):
-    """The VAE's networks trained on the k-sample importance-weighted bound (Burda et al., 2016).
-
-    ``log (1/k) sum_j p(x, z_j) / q(z_j | x)`` with ``z_1..z_k ~ q(z | x)``: a lower bound on
-    log p(x) that tightens as k grows; k = 1 is the ELBO. The model is a :class:`VAE`
-    (``elbo``, ``sample``, ``iwae_bound`` and ``fit`` work as for any VAE); only the training
-    objective changes.
-
-    Parameters
-    ----------
-    architecture, latent_dim, hidden_dim, likelihood
-        As for :class:`~vaelib.torch.VAE`.
-    k : int
-        Importance samples per example in the training objective. Each training example
-        costs k decoder evaluations.
-    """
 
     def __init__(
         self,

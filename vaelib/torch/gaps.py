@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from vaelib._gaps import check_gap_args, measure_gaps
+from vaelib._docs import shared_doc
 from vaelib.torch.evaluate import encode_dataset, iwae_bound
 from vaelib.torch.losses import gaussian_kl, reparameterize
 from vaelib.torch.models import VAE
@@ -25,6 +26,7 @@ def _gaussian_elbo(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.
     return log_lik.mean(0) - gaussian_kl(mu, logvar)
 
 
+@shared_doc("torch")
 def posterior_gaps(
     model: VAE,
     x: Any,
@@ -35,52 +37,6 @@ def posterior_gaps(
     k: int = 1000,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Split each example's ``log p(x) - ELBO`` into the approximation and the amortization gap.
-
-    Following Cremer, Li and Duvenaud (2018): for each image, start from the encoder's
-    q(z|x) = N(mu, exp(logvar)) and run Adam on (mu, logvar) to maximize the reparameterized
-    ELBO under the model's own decoder and likelihood. The result approximates q*, the best
-    diagonal Gaussian for that image; then
-
-    ``log p(x) - ELBO(encoder) = [log p(x) - ELBO(q*)] + [ELBO(q*) - ELBO(encoder)]``.
-
-    log p(x) is the importance-weighted bound with K = ``k`` samples from the encoder
-    (:func:`iwae_bound`): a lower bound, so the approximation gap it gives is, in expectation,
-    an underestimate. Both ELBOs are averaged over the same ``k`` noise draws, the ones of the
-    bound, so their difference has little Monte Carlo noise. All noise comes from NumPy: both
-    backends compute the same numbers from the same weights and seed.
-
-    Parameters
-    ----------
-    model : VAE or IWAE
-        A trained image model (not a conditional one); its weights are not changed.
-    x : array_like, shape (N, 28, 28)
-        Images (binarized for a Bernoulli model). All N are optimized together.
-    steps : int
-        Adam steps on each example's (mu, logvar).
-    learning_rate : float
-        Adam's step size.
-    samples : int
-        Noise draws per step for the ELBO's gradient.
-    k : int
-        Importance samples of the log p(x) estimate, and noise draws of the final ELBOs.
-    seed : int
-        Seed of all the noise (NumPy).
-
-    Returns
-    -------
-    dict of ndarray
-        Per example, in nats, shape (N,): ``log_px``, ``elbo_encoder``, ``elbo_optimized``,
-        ``approximation_gap`` (``log_px - elbo_optimized``) and ``amortization_gap``
-        (``elbo_optimized - elbo_encoder``); ``mu`` and ``logvar``, shape (N, d), the optimized
-        Gaussians; and ``trace``, shape (steps,), the mean over the examples of each step's
-        Monte Carlo ELBO, to see whether the optimization has settled.
-
-    Examples
-    --------
-    >>> gaps = vl.posterior_gaps(vl.load_reference("vae_mlp"), x_test[:50])
-    >>> gaps["amortization_gap"].mean(), gaps["approximation_gap"].mean()
-    """
     steps, learning_rate, samples, k, seed = check_gap_args(model, steps, learning_rate, samples, k, seed)
     validate_images("x", x, unit_range=model.likelihood == "bernoulli")
     was_training = model.training

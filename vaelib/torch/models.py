@@ -14,6 +14,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from vaelib._checks import check_positive_int, check_same_shape, image_model_config
+from vaelib._docs import shared_doc
 from vaelib._types import ELBOTerms
 from vaelib.torch.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
 from vaelib.torch.utils import as_tensor, default_device, to_numpy, validate_images
@@ -147,27 +148,8 @@ class _ImageModel(nn.Module):
         return eps
 
 
+@shared_doc("torch")
 class VAE(_ImageModel):
-    """A VAE for 28x28 images: diagonal-Gaussian posterior, standard-normal prior.
-
-    Parameters
-    ----------
-    architecture : {"mlp", "conv"}
-        Encoder and decoder networks.
-    latent_dim : int
-        Dimension of z.
-    hidden_dim : int
-        Width of the dense hidden layers.
-    likelihood : {"bernoulli", "gaussian"}
-        Bernoulli pixels (the decoder outputs logits) or Gaussian pixels (the decoder outputs
-        means; one learned scalar ``log_sigma``, as in the sigma-VAE of Rybkin et al., 2021).
-
-    Examples
-    --------
-    >>> from vaelib import torch as vl
-    >>> model = vl.VAE("mlp", latent_dim=20)
-    >>> terms = model.elbo(images)          # per-example ELBO, log-likelihood and KL, in nats
-    """
 
     def __init__(
         self,
@@ -181,6 +163,11 @@ class VAE(_ImageModel):
         self.encoder = encoder_cls(latent_dim, hidden_dim)
         self.decoder = decoder_cls(latent_dim, hidden_dim)
         self._add_likelihood_and_place()
+
+    # The shared parts, listed again so that the API page shows them among VAE's members.
+    device = _ImageModel.device
+    log_likelihood = _ImageModel.log_likelihood
+    pixel_means = _ImageModel.pixel_means
 
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,24 +197,8 @@ class VAE(_ImageModel):
 
     _terms = elbo_terms  # deprecated name (chapter 4 printed it): use elbo_terms
 
+    @shared_doc("torch")
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
-        """Per-example ELBO and its terms, in nats (one-sample estimate of the likelihood term).
-
-        Parameters
-        ----------
-        x : array_like, shape (B, 28, 28)
-            Images with values in [0, 1].
-        beta : float
-            Weight of the KL term (1 gives the ELBO; other values the beta-VAE objective).
-        eps : array_like, shape (B, latent_dim), optional
-            The standard-normal noise of the reparameterization; drawn when omitted. Passing
-            the same noise to both backends gives the same numbers.
-
-        Returns
-        -------
-        ELBOTerms
-            ``(elbo, log_likelihood, kl)``, each a tensor of shape (B,).
-        """
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         x = as_tensor(x, self.device)
         return self.elbo_terms(x, beta, self._check_eps(eps, x.shape[0]))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from tqdm import tqdm  # plain text bar: no ipywidgets needed in notebooks
 
-from vaelib._checks import check_fit_args
+from vaelib._fit import prepare_image_fit
 from vaelib._types import History, nan_loss_error
 from vaelib.schedules import Schedule, as_schedule
 from vaelib.torch.utils import as_tensor, seed_everything, validate_images
@@ -148,13 +148,8 @@ def fit(
         ``history.per_step`` holds the training terms after every optimizer step and
         ``history.steps`` their number.
     """
-    check_fit_args(epochs, batch_size, learning_rate)
-    unit_range = getattr(model, "likelihood", "bernoulli") == "bernoulli" or binarize
-    validate_images("x_train", x_train, unit_range=unit_range)
-    if x_val is not None:
-        validate_images("x_val", x_val, unit_range=unit_range)
-    if seed is not None:
-        seed_everything(seed)
+    prepare_image_fit(model, x_train, x_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                      binarize=binarize, seed=seed, validate_images=validate_images, seed_everything=seed_everything)
     device = next(model.parameters()).device
     data = as_tensor(x_train, device)
     n = len(data)

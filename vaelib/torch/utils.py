@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelib._checks import check_images
+from vaelib._checks import check_images, check_seed
 
 __all__ = ["seed_everything", "default_device", "to_numpy", "count_parameters"]
 
@@ -22,11 +22,10 @@ def seed_everything(seed: int) -> None:
     seed : int
         The seed. The same seed gives the same losses on the CPU.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    random.seed(int(seed))
-    np.random.seed(int(seed))
-    torch.manual_seed(int(seed))  # also seeds every CUDA device
+    seed = check_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
 
 
 def default_device() -> torch.device:
