@@ -1,14 +1,8 @@
 """Checkpoints round-trip exactly in each framework's own format and are written atomically."""
 
-import importlib
 
 import numpy as np
 import pytest
-
-
-@pytest.fixture(params=["torch", "keras"])
-def vl(request):
-    return importlib.import_module(f"vaelib.{request.param}")
 
 
 def _suffix(vl):

@@ -14,11 +14,6 @@ import pytest
 from vaelib.data import load_fashion_mnist
 
 
-@pytest.fixture(params=["torch", "keras"])
-def vl(request):
-    return importlib.import_module(f"vaelib.{request.param}")
-
-
 @pytest.fixture(scope="module")
 def images():
     return load_fashion_mnist("test").images[:450]

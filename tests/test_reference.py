@@ -6,7 +6,6 @@ refusals: an unknown name, a corrupt or missing weight file, a folder with no ma
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 import subprocess
@@ -28,11 +27,6 @@ import train_reference  # noqa: E402
 SHIPPED = reference.names(reference.REFERENCE_DIR)
 IMAGE_VAES = [n for n in SHIPPED if reference.info(n, reference.REFERENCE_DIR)["class"] in ("VAE", "IWAE")]
 MAX_BYTES = 40_000_000
-
-
-@pytest.fixture(params=["torch", "keras"])
-def vl(request):
-    return importlib.import_module(f"vaelib.{request.param}")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """fit in both backends: it learns, it is reproducible, it stops on NaN, it refuses bad settings."""
 
-import importlib
 import math
 
 import numpy as np
@@ -8,11 +7,6 @@ import pytest
 
 from vaelib.data import load_fashion_mnist
 from vaelib.schedules import linear
-
-
-@pytest.fixture(params=["torch", "keras"])
-def vl(request):
-    return importlib.import_module(f"vaelib.{request.param}")
 
 
 @pytest.fixture(scope="module")

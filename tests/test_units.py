@@ -13,7 +13,6 @@ of bits per dimension = nats / (D ln 2); ``vaelib`` reports no bits per dimensio
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
@@ -25,11 +24,6 @@ from vaelib.data import pad_batch
 D = 28 * 28  # pixels
 LATENT, HIDDEN, N = 3, 8, 6
 LOG_2PI = math.log(2 * math.pi)
-
-
-@pytest.fixture(params=["torch", "keras"])
-def vl(request):
-    return importlib.import_module(f"vaelib.{request.param}")
 
 
 def _np(t) -> np.ndarray:
