@@ -77,7 +77,7 @@ def functions(path: Path, root: Path) -> list[tuple[int, str]]:
 
 
 def duplicate_pairs(root: Path) -> tuple[int, int, str]:
-    """(pairs, pairs with both sides in a backend, the first line) of ``duplicates``."""
+    """(pairs, pairs with both sides in a backend, lines of those pairs' longest runs, first line)."""
     proc = subprocess.run(
         ["duplicates", "--repo", str(root), "--most", "200", "--seconds", "300"],
         cwd=root, capture_output=True, text=True, check=False,
@@ -85,9 +85,10 @@ def duplicate_pairs(root: Path) -> tuple[int, int, str]:
     lines = proc.stdout.splitlines()
     head = lines[0] if lines else proc.stderr.strip()
     count = re.match(r"\D*(\d+)", head)
-    sides = [re.findall(r"(\S+):\d+-\d+", line) for line in lines[1:]]
-    backend = sum(1 for pair in sides if len(pair) == 2 and all(re.match(r"vaelib/(torch|keras)/", s) for s in pair))
-    return (int(count.group(1)) if count else -1), backend, head
+    sides = [re.findall(r"(\S+):(\d+)-(\d+)", line) for line in lines[1:]]
+    inside = [pair for pair in sides if len(pair) == 2 and all(re.match(r"vaelib/(torch|keras)/", s[0]) for s in pair)]
+    longest_runs = sum(int(pair[0][2]) - int(pair[0][1]) + 1 for pair in inside)
+    return (int(count.group(1)) if count else -1), len(inside), longest_runs, head
 
 
 def main() -> None:
@@ -127,8 +128,9 @@ def main() -> None:
     print(f"docstring lines of torch reappearing in the twin's docstrings: {doc_same} of {doc_total}"
           f" ({doc_same / max(doc_total, 1):.1%})")
 
-    pairs, twins, head = duplicate_pairs(root)
-    print(f"\n`duplicates` over the tree: {pairs} pairs, {twins} of them inside vaelib/torch + vaelib/keras ({head!r})")
+    pairs, twins, run_lines, head = duplicate_pairs(root)
+    print(f"\n`duplicates` over the tree: {pairs} pairs, {twins} of them inside vaelib/torch + vaelib/keras, "
+          f"whose longest shared runs span {run_lines} lines ({head!r})")
 
     for b in BACKENDS:
         longest = sorted((f for p in modules[b] for f in functions(p, root)), key=lambda t: (-t[0], t[1]))[:10]
