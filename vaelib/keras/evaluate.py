@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import check_positive_int
+from vaelib._checks import check_positive_int, check_same_shape
 from vaelib._docs import shared_doc
 from vaelib.keras._backend import keras
 from vaelib.keras.losses import log_normal_pdf, reparameterize
@@ -78,8 +78,7 @@ def iwae_bound(
     n, d = x.shape[0], model.latent_dim
     if eps is not None:
         eps = as_tensor(eps)
-        if tuple(eps.shape) != (k, n, d):
-            raise ValueError(f"eps: expected shape ({k}, {n}, {d}), got {tuple(eps.shape)}")
+        check_same_shape("eps", eps.shape, (k, n, d))
     noise_source = keras.random.SeedGenerator(seed) if seed is not None else model.noise
     out = []
     for start in range(0, n, batch_size):

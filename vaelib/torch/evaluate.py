@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vaelib._checks import check_positive_int
+from vaelib._checks import check_positive_int, check_same_shape
 from vaelib._docs import shared_doc
 from vaelib.torch.losses import log_normal_pdf, reparameterize
 from vaelib.torch.models import VAE
@@ -81,8 +81,7 @@ def iwae_bound(
     n, d = x.shape[0], model.latent_dim
     if eps is not None:
         eps = as_tensor(eps, model.device)
-        if tuple(eps.shape) != (k, n, d):
-            raise ValueError(f"eps: expected shape ({k}, {n}, {d}), got {tuple(eps.shape)}")
+        check_same_shape("eps", eps.shape, (k, n, d))
     gen = _generator(model, seed)
     was_training = model.training
     model.eval()
