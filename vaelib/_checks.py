@@ -13,7 +13,7 @@ import numpy as np
 from vaelib._types import ARCHITECTURES, LIKELIHOODS
 
 __all__ = ["check_images", "check_choice", "check_positive_int", "check_same_shape", "check_fit_args", "check_noise_std",
-           "image_model_config", "check_seed"]
+           "image_model_config", "check_seed", "AE_LOSSES", "autoencoder_config"]
 
 IMAGE_SHAPE = (28, 28)
 
@@ -109,3 +109,21 @@ def check_seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     return int(seed)
+
+
+#: An autoencoder's reconstruction loss -> the likelihood it is the negative log of (up to constants).
+AE_LOSSES = {"bce": "bernoulli", "mse": "gaussian"}
+
+
+def autoencoder_config(latent_dim: int, hidden_dim: int, linear: bool, loss: str | None,
+                       noise_std: float) -> dict[str, object]:
+    """The checked configuration of an autoencoder; ``loss=None`` picks MSE for the linear one, else BCE."""
+    loss = ("mse" if linear else "bce") if loss is None else loss
+    check_choice("loss", loss, tuple(AE_LOSSES))
+    return {
+        "latent_dim": check_positive_int("latent_dim", latent_dim),
+        "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
+        "linear": bool(linear),
+        "loss": loss,
+        "noise_std": check_noise_std(noise_std),
+    }

@@ -16,14 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelib._checks import check_choice, check_positive_int, check_noise_std
+from vaelib._checks import AE_LOSSES, autoencoder_config, check_noise_std
 from vaelib.torch.utils import as_tensor, default_device, to_numpy, validate_images
 
 __all__ = ["Autoencoder", "corrupt"]
 
 PIXELS = 28 * 28
-# Reconstruction loss -> the likelihood it is the negative log of (up to constants).
-AE_LOSSES = {"bce": "bernoulli", "mse": "gaussian"}
 
 
 class _Coder(nn.Module):
@@ -79,15 +77,8 @@ class Autoencoder(nn.Module):
         noise_std: float = 0.0,
     ) -> None:
         super().__init__()
-        loss = ("mse" if linear else "bce") if loss is None else loss
-        check_choice("loss", loss, tuple(AE_LOSSES))
-        self.config = {
-            "latent_dim": check_positive_int("latent_dim", latent_dim),
-            "hidden_dim": check_positive_int("hidden_dim", hidden_dim),
-            "linear": bool(linear),
-            "loss": loss,
-            "noise_std": check_noise_std(noise_std),
-        }
+        self.config = autoencoder_config(latent_dim, hidden_dim, linear, loss, noise_std)
+        loss = self.config["loss"]
         self.latent_dim = self.config["latent_dim"]
         self.loss_type = loss  # not "loss": keras.Model uses that name
         self.noise_std = self.config["noise_std"]
