@@ -1,12 +1,13 @@
-"""Token-id validation shared by both backends' text models (framework-free).
+"""Token-id validation and the decoding loop shared by both backends' text models (framework-free).
 
 Token batches are small integer arrays, so both backends check them in NumPy, once, with the
-same one-line messages.
+same one-line messages; and both decode through one loop that asks the backend only for the
+next step's logits.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from vaelib._arrays import to_numpy
 from vaelib.data import pad_batch
 from vaelib.data.ptb import BOS, EOS, PAD, UNK
 
-__all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_rate"]
+__all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_rate", "decode_loop"]
 
 
 def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:
@@ -76,3 +77,46 @@ def check_rate(rate: float) -> float:
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
         raise ValueError(f"rate: expected a number in [0, 1], got {rate!r}")
     return float(rate)
+
+
+def decode_loop(
+    step: Callable[[np.ndarray], Any],
+    n: int,
+    max_length: int,
+    *,
+    banned: Sequence[int],
+    temperature: float | None = None,
+    rng: np.random.Generator | None = None,
+    pad_id: int = PAD,
+    bos_id: int = BOS,
+    eos_id: int = EOS,
+) -> np.ndarray:
+    """Decode ``n`` sentences word by word; greedy when ``temperature`` is None.
+
+    ``step(tokens)`` feeds the previous words (an (n,) int64 array) to the backend's decoder,
+    keeps its recurrent state, and returns the next word's logits, shape (n, vocab). Words are
+    chosen here, in NumPy, so both backends pick the same words from the same weights (and
+    sample them from the same ``rng`` draws). ``banned`` ids are never generated; a sentence
+    that has produced ``<eos>`` is padded from then on, and the loop stops when all have.
+    """
+    out = np.full((n, max_length), pad_id, dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    token = np.full((n,), bos_id, dtype=np.int64)
+    banned = list(banned)
+    for t in range(max_length):
+        logits = np.array(to_numpy(step(token)), dtype=np.float64)
+        logits[:, banned] = -np.inf
+        if temperature is None:
+            nxt = logits.argmax(-1)
+        else:
+            scaled = logits / temperature
+            cdf = np.cumsum(np.exp(scaled - scaled.max(1, keepdims=True)), axis=1)
+            u = rng.random(n)[:, None] * cdf[:, -1:]
+            nxt = np.minimum((cdf < u).sum(1), logits.shape[1] - 1)
+        nxt = np.where(done, pad_id, nxt)
+        out[:, t] = nxt
+        done |= nxt == eos_id
+        if done.all():
+            break
+        token = nxt
+    return out

@@ -96,7 +96,7 @@ def reparameterize(mu: Any, logvar: Any, eps: Any) -> Any:
     """A draw ``z = mu + exp(logvar / 2) * eps`` from N(mu, diag(exp(logvar))): the reparameterization trick.
 
     The noise ``eps`` is standard normal, so z is a differentiable function of mu and logvar
-    (chapter 3). ``eps`` has mu's shape, or leading sample axes, (k, B, D) for (B, D), that
+    (chapter 3). ``eps`` has mu's shape, or leading sample axes, (K, B, d) for (B, d), that
     broadcast against it.
     """
     return mu + ops.exp(0.5 * logvar) * eps

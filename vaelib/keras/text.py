@@ -17,7 +17,7 @@ from vaelib._checks import check_positive_int
 from vaelib._docs import shared_doc
 from vaelib._fit import prepare_text_fit
 from vaelib._text_eval import EVALUATE_TEXT_DOC, evaluate_sentences
-from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens
+from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens, decode_loop
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length
 from vaelib.keras._backend import keras, tf
@@ -314,33 +314,17 @@ def _check_vae(model: Any, what: str) -> None:
 
 def _decode(model: _TextModel, state: Any, max_length: int, temperature: float | None,
             rng: np.random.Generator | None, allow_unk: bool = True) -> np.ndarray:
-    """Run the decoder from ``state`` (N, H); greedy when ``temperature`` is None."""
-    banned = [model.pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id])
+    """Run the decoder from ``state`` (N, H) through the shared loop; greedy when ``temperature`` is None."""
     max_length = check_positive_int("max_length", max_length)
-    n = int(state.shape[0])
-    out = np.full((n, max_length), model.pad_id, dtype=np.int64)
-    done = np.zeros(n, dtype=bool)
-    token = np.full((n,), model.bos_id, dtype=np.int32)
-    for t in range(max_length):
-        logits, state = _graph_step(model, ops.convert_to_tensor(token), state)
-        logits = to_numpy(logits).astype(np.float64)
-        logits[:, banned] = -np.inf  # never generate these
-        if temperature is None:
-            nxt = logits.argmax(-1)
-        else:
-            # Sample with NumPy so that both backends draw the same words from the same weights.
-            scaled = logits / temperature
-            probs = np.exp(scaled - scaled.max(1, keepdims=True))
-            cdf = np.cumsum(probs, axis=1)
-            u = rng.random(n)[:, None] * cdf[:, -1:]
-            nxt = np.minimum((cdf < u).sum(1), logits.shape[1] - 1)
-        nxt = np.where(done, model.pad_id, nxt)
-        out[:, t] = nxt
-        done |= nxt == model.eos_id
-        if done.all():
-            break
-        token = nxt.astype(np.int32)
-    return out
+
+    def step(tokens: np.ndarray) -> Any:
+        nonlocal state
+        logits, state = _graph_step(model, ops.convert_to_tensor(tokens.astype(np.int32)), state)
+        return logits
+
+    return decode_loop(step, int(state.shape[0]), max_length, temperature=temperature, rng=rng,
+                       banned=[model.pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id]),
+                       pad_id=model.pad_id, bos_id=model.bos_id, eos_id=model.eos_id)
 
 
 @shared_doc("keras")

@@ -195,7 +195,6 @@ class VAE(_ImageModel):
         z = reparameterize(mu, logvar, eps)
         return ELBOTerms.weighted(self.log_likelihood(x, self.decoder(z)), gaussian_kl(mu, logvar), beta)
 
-    _terms = elbo_terms  # deprecated name (chapter 4 printed it): use elbo_terms
 
     @shared_doc("torch")
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:

@@ -25,7 +25,7 @@ from vaelib._checks import check_positive_int
 from vaelib._docs import shared_doc
 from vaelib._fit import prepare_text_fit
 from vaelib._text_eval import EVALUATE_TEXT_DOC, evaluate_sentences
-from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens
+from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens, decode_loop
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length
 from vaelib.torch.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
@@ -275,31 +275,17 @@ def _check_vae(model: Any, what: str) -> None:
 @torch.no_grad()
 def _decode(model: _TextModel, state: torch.Tensor, max_length: int, temperature: float | None,
             rng: np.random.Generator | None, allow_unk: bool = True) -> np.ndarray:
-    """Run the decoder from ``state`` (N, H); greedy when ``temperature`` is None."""
-    banned = [model.pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id])
+    """Run the decoder from ``state`` (N, H) through the shared loop; greedy when ``temperature`` is None."""
     max_length = check_positive_int("max_length", max_length)
-    n = state.shape[0]
-    out = np.full((n, max_length), model.pad_id, dtype=np.int64)
-    done = np.zeros(n, dtype=bool)
-    token = torch.full((n,), model.bos_id, dtype=torch.int64, device=model.device)
-    for t in range(max_length):
-        logits, state = model.step(token, state)
-        logits[:, banned] = -math.inf  # never generate these
-        if temperature is None:
-            nxt = logits.argmax(-1).cpu().numpy()
-        else:
-            # Sample with NumPy so that both backends draw the same words from the same weights.
-            logp = F.log_softmax(logits.double() / temperature, dim=-1).cpu().numpy()
-            cdf = np.cumsum(np.exp(logp), axis=1)
-            u = rng.random(n)[:, None] * cdf[:, -1:]
-            nxt = np.minimum((cdf < u).sum(1), logits.shape[1] - 1)
-        nxt = np.where(done, model.pad_id, nxt)
-        out[:, t] = nxt
-        done |= nxt == model.eos_id
-        if done.all():
-            break
-        token = torch.as_tensor(nxt, device=model.device)
-    return out
+
+    def step(tokens: np.ndarray) -> torch.Tensor:
+        nonlocal state
+        logits, state = model.step(torch.as_tensor(tokens, device=model.device), state)
+        return logits
+
+    return decode_loop(step, int(state.shape[0]), max_length, temperature=temperature, rng=rng,
+                       banned=[model.pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id]),
+                       pad_id=model.pad_id, bos_id=model.bos_id, eos_id=model.eos_id)
 
 
 @shared_doc("torch")
