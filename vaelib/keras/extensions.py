@@ -7,6 +7,7 @@ The beta-VAE needs no class of its own: it is :class:`~vaelib.keras.VAE` trained
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Union
 
@@ -21,7 +22,7 @@ from vaelib.keras._backend import keras
 from vaelib.keras.losses import gaussian_kl, reparameterize
 from vaelib.keras.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _CONV_CHANNELS, _ImageModel, _NETWORKS
 from vaelib.keras.train import run_fit
-from vaelib.keras.utils import as_tensor, seed_everything, to_numpy, validate_images
+from vaelib.keras.utils import seed_fit_run, as_tensor, to_numpy, validate_images
 from vaelib.schedules import Schedule
 
 ops = keras.ops
@@ -177,7 +178,7 @@ def fit_conditional(
     labels, val_labels = prepare_conditional_fit(
         model, x_train, y_train, x_val, y_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
         binarize=binarize, seed=seed, validate_images=validate_images, to_numpy=to_numpy,
-        seed_everything=seed_everything)
+        seed_everything=functools.partial(seed_fit_run, model))
     model.binarize = binarize
     x_train = np.asarray(to_numpy(x_train), dtype=np.float32)
     validation = None

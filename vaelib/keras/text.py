@@ -9,6 +9,7 @@ in nats, summed over the sentence's tokens, with padding masked out.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import numpy as np
@@ -23,7 +24,7 @@ from vaelib.data import batches_by_length
 from vaelib.keras._backend import keras, tf
 from vaelib.keras.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
 from vaelib.keras.train import TrainableModel, run_fit
-from vaelib.keras.utils import seed_everything, to_numpy
+from vaelib.keras.utils import seed_fit_run, to_numpy
 
 ops = keras.ops
 layers = keras.layers
@@ -443,7 +444,7 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
     """
     train, valid, rate = prepare_text_fit(model, train_seqs, valid_seqs, epochs=epochs, batch_size=batch_size,
                                           learning_rate=learning_rate, free_bits=free_bits, word_dropout=word_dropout,
-                                          seed=seed, seed_everything=seed_everything)
+                                          seed=seed, seed_everything=functools.partial(seed_fit_run, model))
     saved = (model.free_bits, model.word_dropout_rate)
     # Read when fit traces train_step (run_fit compiles afresh, so every call retraces).
     model.free_bits, model.word_dropout_rate = float(free_bits), rate

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Sequence, Union
 
 from vaelib._fit import prepare_image_fit
 from vaelib._types import History, nan_loss_error
 from vaelib.keras._backend import keras, tf
-from vaelib.keras.utils import seed_everything, validate_images
+from vaelib.keras.utils import seed_fit_run, validate_images
 from vaelib.schedules import Schedule, as_schedule, constant
 
 ops = keras.ops
@@ -243,7 +244,8 @@ def fit(
         ``history.steps`` their number.
     """
     prepare_image_fit(model, x_train, x_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                      binarize=binarize, seed=seed, validate_images=validate_images, seed_everything=seed_everything)
+                      binarize=binarize, seed=seed, validate_images=validate_images,
+                      seed_everything=functools.partial(seed_fit_run, model))
     model.binarize = binarize
     return run_fit(
         model, x_train, (x_val,) if x_val is not None else None,

@@ -23,6 +23,22 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(check_seed(seed))  # Python, NumPy, TensorFlow and Keras's global seed
 
 
+def seed_fit_run(model: keras.Model, seed: int) -> None:
+    """``seed_everything(seed)``, then restart every noise stream the model owns from the seed.
+
+    A Keras model draws its noise (reparameterization, dynamic binarization, word dropout)
+    from its own ``SeedGenerator`` objects, which the global seed does not reach once they
+    exist. Resetting their states makes ``fit(..., seed=s)`` alone repeat a run, whatever the
+    model drew before, as in PyTorch, where all noise comes from the seeded global generator.
+    """
+    seed_everything(seed)
+    layers = [model, *model._flatten_layers(include_self=False)]
+    generators = list({id(g): g for layer in layers for g in getattr(layer, "_seed_generators", [])}.values())
+    for i, generator in enumerate(generators):  # a distinct, seed-determined start for each stream
+        start = np.array([(seed * 7919 + i) % (2**31 - 1), 0])
+        generator.state.assign(keras.ops.cast(start, generator.state.dtype))
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """A NumPy copy of a tensor or of any array-like."""
     return keras.ops.convert_to_numpy(x) if not isinstance(x, np.ndarray) else x
