@@ -69,12 +69,44 @@ def _run(vl, name: str, seed: int = 0, **kw):
     return train(vl, build(vl), seed=seed, **kw)
 
 
-@pytest.mark.parametrize("name", KL_CASES)
-def test_a_nan_loss_stops_training_and_names_the_step(vl, name):
-    # The KL weight turns NaN from the eighth step (index 7) on: step 8 is the second of epoch 2.
-    poisoned = lambda step: float("nan") if step >= 7 else 1.0  # noqa: E731
-    with pytest.raises(FloatingPointError, match=r"^loss became NaN at step 8 \(epoch 2\)"):
+# An infinite KL weight makes "reconstruction + beta * KL" infinite; the IWAE's loss weighs the
+# KL inside a log-sum-exp, where inf - inf gives NaN, so it is poisoned with NaN only.
+NON_FINITE = [(name, bad, word) for name in KL_CASES for bad, word in ((float("nan"), "NaN"), (float("inf"), "infinite"))
+              if not (name == "fit-IWAE" and word == "infinite")]
+
+
+@pytest.mark.parametrize("name, bad, word", NON_FINITE, ids=[f"{n}-{w}" for n, _, w in NON_FINITE])
+def test_a_non_finite_loss_stops_training_and_names_the_step(vl, name, bad, word):
+    # The KL weight turns bad from the eighth step (index 7) on: step 8 is the second of epoch 2.
+    poisoned = lambda step: bad if step >= 7 else 1.0  # noqa: E731
+    with pytest.raises(FloatingPointError, match=rf"^loss became {word} at step 8 \(epoch 2\): training stopped"):
         _run(vl, name, beta=poisoned)
+
+
+@pytest.mark.parametrize("name", KL_CASES)
+def test_a_stopped_run_keeps_the_weights_of_the_last_finite_step(vl, name):
+    # Poisoned from the first step of epoch 2 (index 6): the model must hold exactly the weights
+    # of the same seeded run stopped after epoch 1, not the update the NaN loss would make.
+    build, train, _, _ = CASES[name]
+    vl.seed_everything(0)
+    model = build(vl)
+    start = vl.export_weights(model)
+    with pytest.raises(FloatingPointError, match=r"^loss became NaN at step 7 \(epoch 2\)"):
+        train(vl, model, seed=5, beta=lambda step: float("nan") if step >= 6 else 1.0)
+    stopped = vl.export_weights(model)
+    vl.import_weights(model, start)
+    build_kw = dict(seed=5, beta=lambda step: 1.0)
+    if name.startswith("fit_text"):
+        vl.fit_text(model, _sentences(N_TRAIN + N_VAL)[:N_TRAIN], epochs=1, batch_size=BATCH, verbose=False, **build_kw)
+    elif name.startswith("fit_conditional"):
+        x, y = _images(N_TRAIN), np.arange(N_TRAIN) % 10
+        vl.fit_conditional(model, x, y, epochs=1, batch_size=BATCH, verbose=False, **build_kw)
+    else:
+        vl.fit(model, _images(N_TRAIN + N_VAL)[:N_TRAIN], epochs=1, batch_size=BATCH, verbose=False, **build_kw)
+    one_epoch = vl.export_weights(model)
+    assert all(np.isfinite(w).all() for w in stopped.values())
+    for key in one_epoch:
+        np.testing.assert_array_equal(stopped[key], one_epoch[key], err_msg=key)
 
 
 @pytest.mark.parametrize("name", list(CASES))

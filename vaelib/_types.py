@@ -55,9 +55,14 @@ class History(dict):
             self.per_step.setdefault(name, []).append(float(value))
 
 
-def nan_loss_error(step: int, epoch: int) -> FloatingPointError:
-    """The error both training loops raise when the loss stops being a number."""
+def nan_loss_error(step: int, epoch: int, loss: float = float("nan")) -> FloatingPointError:
+    """The error both training loops raise when the loss stops being a finite number.
+
+    They raise it before that step's update, so the model keeps the weights of the last
+    step whose loss was finite.
+    """
+    what = "NaN" if loss != loss else "infinite"  # NaN is the one value unequal to itself
     return FloatingPointError(
-        f"loss became NaN at step {step} (epoch {epoch}): training stopped; "
-        "try a smaller learning_rate or check the data for NaN"
+        f"loss became {what} at step {step} (epoch {epoch}): training stopped, the model keeps the "
+        "weights of the step before; try a smaller learning_rate or check the data for NaN"
     )

@@ -13,7 +13,7 @@ from vaelib.keras.utils import seed_fit_run, validate_images
 from vaelib.schedules import Schedule, as_schedule, constant
 
 ops = keras.ops
-_NAN_MARK = "vaelib: the loss became NaN"
+_NAN_MARK = "vaelib: the loss is not finite"
 
 __all__ = ["TrainableModel", "fit", "History"]
 
@@ -63,7 +63,7 @@ class TrainableModel(keras.Model):
         """``(images, labels or None)`` of what ``Model.fit`` hands a step.
 
         The one hook of the training step: a model with labels (the conditional VAE) overrides
-        it, and so every model shares one step, with its NaN guard and its logging.
+        it, and so every model shares one step, with its non-finite-loss guard and its logging.
         """
         return (data[0] if isinstance(data, (tuple, list)) else data), None
 
@@ -78,8 +78,8 @@ class TrainableModel(keras.Model):
         with tf.GradientTape() as tape:
             terms = self.loss_terms(self._loss_inputs(x, labels), self.beta, training=True)
         # Checked inside the graph (a per-batch Python callback would stall every step), and
-        # before the update, which depends on it: a NaN step never reaches the weights.
-        finite = tf.debugging.Assert(tf.logical_not(tf.math.is_nan(terms["loss"])), [_NAN_MARK, step])
+        # before the update, which depends on it: a non-finite step never reaches the weights.
+        finite = tf.debugging.Assert(tf.math.is_finite(terms["loss"]), [_NAN_MARK, step, terms["loss"]])
         with tf.control_dependencies([finite]):
             grads = tape.gradient(terms["loss"], self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
@@ -192,10 +192,10 @@ def run_fit(
             shuffle=not isinstance(train, tf.data.Dataset), callbacks=callbacks, verbose=1 if verbose else 0,
         )
     except tf.errors.InvalidArgumentError as err:
-        found = re.search(re.escape(_NAN_MARK) + r"\] \[(\d+)\]", str(err))
+        found = re.search(re.escape(_NAN_MARK) + r"\] \[(\d+)\] \[(\S+?)\]", str(err))
         if found is None:
             raise
-        raise nan_loss_error(int(found.group(1)), epochs_seen.epoch) from None
+        raise nan_loss_error(int(found.group(1)), epochs_seen.epoch, float(found.group(2))) from None
     for name, values in keras_history.history.items():
         history[name] = [float(v) for v in values]
     history.steps = int(model.optimizer.iterations)

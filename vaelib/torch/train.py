@@ -83,15 +83,14 @@ def run_epochs(
                    disable=not verbose, file=sys.stderr, leave=False)
         for xb in bar:
             terms = model.loss_terms(xb, schedule(step))
-            loss = terms["loss"]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
             values = {name: float(value.detach()) for name, value in terms.items()}
             loss_value = values["loss"]
-            if math.isnan(loss_value):
-                raise nan_loss_error(step, epoch)
+            if not math.isfinite(loss_value):  # before the update: the weights stay those of the last finite step
+                raise nan_loss_error(step + 1, epoch, loss_value)
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            optimizer.step()
+            step += 1
             history.append_step(values)
             _accumulate(sums, values, len(xb))
             count += len(xb)
