@@ -232,6 +232,24 @@ Examples
 --------
 >>> gaps = vl.posterior_gaps(vl.load_reference("vae_mlp"), x_test[:50])
 >>> gaps["amortization_gap"].mean(), gaps["approximation_gap"].mean()""",
+    "load_checkpoint": """Rebuild the model saved by :func:`save_checkpoint`; the round trip is exact.
+
+Every weight comes back bit for bit (in PyTorch, on the default device).
+
+Parameters
+----------
+path : str or path-like
+    A file written by :func:`save_checkpoint`.
+kind : type, optional
+    The model class expected (``vl.SentenceVAE``, say): a checkpoint of another kind is refused.
+
+Raises
+------
+FileNotFoundError
+    No file at ``path``.
+ValueError
+    The file is no vaelib.{backend} checkpoint (one of the other backend is named as such),
+    or it holds another ``kind``.""",
 }
 
 

@@ -15,7 +15,7 @@ from vaelib._arrays import to_numpy
 from vaelib.data import pad_batch
 from vaelib.data.ptb import BOS, EOS, PAD, UNK
 
-__all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_rate", "decode_loop"]
+__all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_rate", "decode_loop", "text_model_config"]
 
 
 def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:
@@ -77,6 +77,17 @@ def check_rate(rate: float) -> float:
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
         raise ValueError(f"rate: expected a number in [0, 1], got {rate!r}")
     return float(rate)
+
+
+def text_model_config(model: Any) -> dict[str, Any]:
+    """The constructor arguments of a text model, read back from its checked attributes.
+
+    Both backends' checkpoints rebuild a model from this dict (``SentenceVAE`` adds its
+    ``latent_dim``), so it holds plain Python numbers only.
+    """
+    return {"vocab_size": model.vocab_size, "embed_dim": model.embed_dim, "hidden_dim": model.hidden_dim,
+            "word_dropout": model.word_dropout_rate, "pad_id": int(model.pad_id), "bos_id": int(model.bos_id),
+            "eos_id": int(model.eos_id), "unk_id": int(model.unk_id)}
 
 
 def decode_loop(

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vaelib._checkpoints import check_kind, checkpoint_format, wrong_format_error
+from vaelib._docs import shared_doc
 from vaelib._files import atomic_path
 from vaelib.keras._backend import keras
+from vaelib.keras.train import TrainableModel
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -33,8 +36,18 @@ def save_checkpoint(model: keras.Model, path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> keras.Model:
-    """Rebuild the model saved by :func:`save_checkpoint`; the round trip is exact."""
+@shared_doc("keras")
+def load_checkpoint(path: str | os.PathLike[str], kind: type | None = None) -> keras.Model:
     if not Path(path).is_file():
         raise FileNotFoundError(f"path: no checkpoint at {path}")
-    return keras.saving.load_model(path, compile=False)
+    found = checkpoint_format(path)
+    if found != "keras":
+        raise wrong_format_error(path, "keras", found, "not a .keras archive")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as err:  # noqa: BLE001 - an archive Keras cannot rebuild is not ours
+        first_line = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
+        raise wrong_format_error(path, "keras", found, f"Keras could not load it: {type(err).__name__}: {first_line}") from None
+    if not isinstance(model, TrainableModel):
+        raise ValueError(f"path: {path} holds a {type(model).__name__}, not a vaelib.keras model")
+    return check_kind(path, model, kind)

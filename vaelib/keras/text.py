@@ -18,7 +18,7 @@ from vaelib._checks import check_positive_int
 from vaelib._docs import shared_doc
 from vaelib._fit import prepare_text_fit
 from vaelib._text_eval import EVALUATE_TEXT_DOC, evaluate_sentences
-from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens, decode_loop
+from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens, decode_loop, text_model_config
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length
 from vaelib.keras._backend import keras, tf
@@ -146,12 +146,16 @@ class _TextModel(TrainableModel):
         self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
         self.word_dropout_rate = check_rate(word_dropout)
         self.pad_id, self.bos_id, self.eos_id, self.unk_id = pad_id, bos_id, eos_id, unk_id
+        self.config = text_model_config(self)  # the constructor's arguments: what a checkpoint rebuilds from
         self.free_bits = 0.0  # nats per latent dimension; fit_text sets it
         self.embedding = layers.Embedding(vocab_size, embed_dim, name="embedding")
         self.decoder_rnn = _GRU(hidden_dim, return_sequences=True, return_state=True, reset_after=True,
                                       name="decoder_rnn")
         self.output_layer = layers.Dense(vocab_size, name="output")
         self.noise = keras.random.SeedGenerator(name="noise")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.config}
 
     def _tokens(self, tokens: Any, name: str = "tokens") -> Any:
         return ops.convert_to_tensor(check_tokens(name, tokens, self.vocab_size, self.pad_id).astype(np.int32))
@@ -190,6 +194,7 @@ class _TextModel(TrainableModel):
 
 
 @shared_doc("keras")
+@keras.saving.register_keras_serializable(package="vaelib")
 class SentenceVAE(_TextModel):
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, latent_dim: int = 16,
@@ -197,6 +202,7 @@ class SentenceVAE(_TextModel):
                  unk_id: int = UNK, **kwargs: Any) -> None:
         super().__init__(vocab_size, embed_dim, hidden_dim, word_dropout, pad_id, bos_id, eos_id, unk_id, **kwargs)
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
+        self.config["latent_dim"] = self.latent_dim
         self.encoder_rnn = _GRU(hidden_dim, return_sequences=True, reset_after=True, name="encoder_rnn")
         self.to_mu = layers.Dense(latent_dim, name="to_mu")
         self.to_logvar = layers.Dense(latent_dim, name="to_logvar")
@@ -286,6 +292,7 @@ class SentenceVAE(_TextModel):
 
 
 @shared_doc("keras")
+@keras.saving.register_keras_serializable(package="vaelib")
 class RNNLanguageModel(_TextModel):
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, word_dropout: float = 0.0,

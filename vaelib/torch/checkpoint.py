@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vaelib._checkpoints import check_kind, checkpoint_format, wrong_format_error
+from vaelib._docs import shared_doc
 from vaelib._files import atomic_path
 from vaelib.torch.utils import default_device
 
@@ -44,17 +46,22 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> nn.Module:
-    """Rebuild the model saved by :func:`save_checkpoint`, on the default device.
-
-    The round trip is exact: every weight comes back bit for bit.
-    """
+@shared_doc("torch")
+def load_checkpoint(path: str | os.PathLike[str], kind: type | None = None) -> nn.Module:
     if not Path(path).is_file():
         raise FileNotFoundError(f"path: no checkpoint at {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    found = checkpoint_format(path)
+    if found == "keras":
+        raise wrong_format_error(path, "torch", found)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - whatever torch.load trips on, the file is not ours
+        raise wrong_format_error(path, "torch", found, f"torch.load failed: {type(err).__name__}") from None
+    if not isinstance(payload, dict) or not {"class", "config", "state_dict"} <= payload.keys():
+        raise wrong_format_error(path, "torch", found, "no model class, configuration and weights in it")
     classes = _model_classes()
-    if payload.get("class") not in classes:
-        raise ValueError(f"path: {path} holds a {payload.get('class')!r}, not a vaelib.torch model")
+    if payload["class"] not in classes:
+        raise ValueError(f"path: {path} holds a {payload['class']!r}, not a vaelib.torch model")
     model = classes[payload["class"]](**payload["config"])
     model.load_state_dict(payload["state_dict"])
-    return model.to(default_device())
+    return check_kind(path, model.to(default_device()), kind)

@@ -25,7 +25,7 @@ from vaelib._checks import check_positive_int
 from vaelib._docs import shared_doc
 from vaelib._fit import prepare_text_fit
 from vaelib._text_eval import EVALUATE_TEXT_DOC, evaluate_sentences
-from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens, decode_loop
+from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens, decode_loop, text_model_config
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length
 from vaelib.torch.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
@@ -110,6 +110,7 @@ class _TextModel(nn.Module):
         self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
         self.word_dropout_rate = check_rate(word_dropout)
         self.pad_id, self.bos_id, self.eos_id, self.unk_id = pad_id, bos_id, eos_id, unk_id
+        self.config = text_model_config(self)  # the constructor's arguments: what a checkpoint rebuilds from
         self.free_bits = 0.0  # nats per latent dimension; fit_text sets it
         self.embedding = nn.Embedding(vocab_size, embed_dim)
         nn.init.uniform_(self.embedding.weight, -0.05, 0.05)  # Keras's default, for alike training
@@ -162,6 +163,7 @@ class SentenceVAE(_TextModel):
                  unk_id: int = UNK) -> None:
         super().__init__(vocab_size, embed_dim, hidden_dim, word_dropout, pad_id, bos_id, eos_id, unk_id)
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
+        self.config["latent_dim"] = self.latent_dim
         self.encoder_rnn = nn.GRU(embed_dim, hidden_dim, batch_first=True)
         self.to_mu = nn.Linear(hidden_dim, latent_dim)
         self.to_logvar = nn.Linear(hidden_dim, latent_dim)
