@@ -7,11 +7,12 @@ next step's logits.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from vaelib._arrays import to_numpy
+from vaelib._checks import check_positive_int
 from vaelib.data import pad_batch
 from vaelib.data.ptb import BOS, EOS, PAD, UNK
 
@@ -92,28 +93,29 @@ def text_model_config(model: Any) -> dict[str, Any]:
 
 def decode_loop(
     step: Callable[[np.ndarray], Any],
+    model: Any,
     n: int,
     max_length: int,
     *,
-    banned: Sequence[int],
     temperature: float | None = None,
     rng: np.random.Generator | None = None,
-    pad_id: int = PAD,
-    bos_id: int = BOS,
-    eos_id: int = EOS,
+    allow_unk: bool = True,
 ) -> np.ndarray:
-    """Decode ``n`` sentences word by word; greedy when ``temperature`` is None.
+    """Decode ``n`` sentences word by word with ``model``'s special ids; greedy when ``temperature`` is None.
 
     ``step(tokens)`` feeds the previous words (an (n,) int64 array) to the backend's decoder,
     keeps its recurrent state, and returns the next word's logits, shape (n, vocab). Words are
     chosen here, in NumPy, so both backends pick the same words from the same weights (and
-    sample them from the same ``rng`` draws). ``banned`` ids are never generated; a sentence
-    that has produced ``<eos>`` is padded from then on, and the loop stops when all have.
+    sample them from the same ``rng`` draws). ``<pad>``, ``<bos>`` (and ``<unk>`` unless
+    ``allow_unk``) are never generated; a sentence that has produced ``<eos>`` is padded from
+    then on, and the loop stops when all have.
     """
+    max_length = check_positive_int("max_length", max_length)
+    pad_id, eos_id = model.pad_id, model.eos_id
+    banned = [pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id])
     out = np.full((n, max_length), pad_id, dtype=np.int64)
     done = np.zeros(n, dtype=bool)
-    token = np.full((n,), bos_id, dtype=np.int64)
-    banned = list(banned)
+    token = np.full((n,), model.bos_id, dtype=np.int64)
     for t in range(max_length):
         logits = np.array(to_numpy(step(token)), dtype=np.float64)
         logits[:, banned] = -np.inf

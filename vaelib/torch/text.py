@@ -278,16 +278,14 @@ def _check_vae(model: Any, what: str) -> None:
 def _decode(model: _TextModel, state: torch.Tensor, max_length: int, temperature: float | None,
             rng: np.random.Generator | None, allow_unk: bool = True) -> np.ndarray:
     """Run the decoder from ``state`` (N, H) through the shared loop; greedy when ``temperature`` is None."""
-    max_length = check_positive_int("max_length", max_length)
 
     def step(tokens: np.ndarray) -> torch.Tensor:
         nonlocal state
         logits, state = model.step(torch.as_tensor(tokens, device=model.device), state)
         return logits
 
-    return decode_loop(step, int(state.shape[0]), max_length, temperature=temperature, rng=rng,
-                       banned=[model.pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id]),
-                       pad_id=model.pad_id, bos_id=model.bos_id, eos_id=model.eos_id)
+    return decode_loop(step, model, int(state.shape[0]), max_length, temperature=temperature, rng=rng,
+                       allow_unk=allow_unk)
 
 
 @shared_doc("torch")
