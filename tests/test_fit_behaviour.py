@@ -33,21 +33,21 @@ def _sentences(n: int, seed: int = 0) -> list[np.ndarray]:
 def _image_case(build):
     x = _images(N_TRAIN + N_VAL)
 
-    def train(vl, model, **kw):
-        return vl.fit(model, x[:N_TRAIN], x[N_TRAIN:], epochs=EPOCHS, batch_size=BATCH, verbose=False, **kw)
+    def train(vl, model, epochs=EPOCHS, **kw):
+        return vl.fit(model, x[:N_TRAIN], x[N_TRAIN:], epochs=epochs, batch_size=BATCH, verbose=False, **kw)
 
     return build, train
 
 
-def _conditional_train(vl, model, **kw):
+def _conditional_train(vl, model, epochs=EPOCHS, **kw):
     x, y = _images(N_TRAIN + N_VAL), np.arange(N_TRAIN + N_VAL) % 10
-    return vl.fit_conditional(model, x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:], epochs=EPOCHS,
+    return vl.fit_conditional(model, x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:], epochs=epochs,
                               batch_size=BATCH, verbose=False, **kw)
 
 
-def _text_train(vl, model, **kw):
+def _text_train(vl, model, epochs=EPOCHS, **kw):
     seqs = _sentences(N_TRAIN + N_VAL)
-    return vl.fit_text(model, seqs[:N_TRAIN], seqs[N_TRAIN:], epochs=EPOCHS, batch_size=BATCH, verbose=False, **kw)
+    return vl.fit_text(model, seqs[:N_TRAIN], seqs[N_TRAIN:], epochs=epochs, batch_size=BATCH, verbose=False, **kw)
 
 
 CASES = {
@@ -95,14 +95,7 @@ def test_a_stopped_run_keeps_the_weights_of_the_last_finite_step(vl, name):
         train(vl, model, seed=5, beta=lambda step: float("nan") if step >= 6 else 1.0)
     stopped = vl.export_weights(model)
     vl.import_weights(model, start)
-    build_kw = dict(seed=5, beta=lambda step: 1.0)
-    if name.startswith("fit_text"):
-        vl.fit_text(model, _sentences(N_TRAIN + N_VAL)[:N_TRAIN], epochs=1, batch_size=BATCH, verbose=False, **build_kw)
-    elif name.startswith("fit_conditional"):
-        x, y = _images(N_TRAIN), np.arange(N_TRAIN) % 10
-        vl.fit_conditional(model, x, y, epochs=1, batch_size=BATCH, verbose=False, **build_kw)
-    else:
-        vl.fit(model, _images(N_TRAIN + N_VAL)[:N_TRAIN], epochs=1, batch_size=BATCH, verbose=False, **build_kw)
+    train(vl, model, epochs=1, seed=5, beta=lambda step: 1.0)
     one_epoch = vl.export_weights(model)
     assert all(np.isfinite(w).all() for w in stopped.values())
     for key in one_epoch:
