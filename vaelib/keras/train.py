@@ -13,7 +13,7 @@ from vaelib.keras.utils import seed_fit_run, validate_images
 from vaelib.schedules import Schedule, as_schedule, constant
 
 ops = keras.ops
-_NAN_MARK = "vaelib: the loss is not finite"
+_NON_FINITE_MARK = "vaelib: the loss is not finite"
 
 __all__ = ["TrainableModel", "fit", "History"]
 
@@ -79,7 +79,7 @@ class TrainableModel(keras.Model):
             terms = self.loss_terms(self._loss_inputs(x, labels), self.beta, training=True)
         # Checked inside the graph (a per-batch Python callback would stall every step), and
         # before the update, which depends on it: a non-finite step never reaches the weights.
-        finite = tf.debugging.Assert(tf.math.is_finite(terms["loss"]), [_NAN_MARK, step, terms["loss"]])
+        finite = tf.debugging.Assert(tf.math.is_finite(terms["loss"]), [_NON_FINITE_MARK, step, terms["loss"]])
         with tf.control_dependencies([finite]):
             grads = tape.gradient(terms["loss"], self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
@@ -192,7 +192,7 @@ def run_fit(
             shuffle=not isinstance(train, tf.data.Dataset), callbacks=callbacks, verbose=1 if verbose else 0,
         )
     except tf.errors.InvalidArgumentError as err:
-        found = re.search(re.escape(_NAN_MARK) + r"\] \[(\d+)\] \[(\S+?)\]", str(err))
+        found = re.search(re.escape(_NON_FINITE_MARK) + r"\] \[(\d+)\] \[(\S+?)\]", str(err))
         if found is None:
             raise
         raise nan_loss_error(int(found.group(1)), epochs_seen.epoch, float(found.group(2))) from None
