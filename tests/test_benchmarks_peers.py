@@ -1,0 +1,294 @@
+"""benchmarks/peers.py: the peers' architectures, the one estimator for all, and the quick run.
+
+The parameter counts are computed here by hand from the sources' layer sizes; the
+adapter tests recover the noise each peer drew from its own sample and check that vaelib's
+estimator, given the same weights and noise, returns the peer's own loss.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import peers  # noqa: E402
+
+
+def dense(n_in: int, n_out: int) -> int:
+    return n_in * n_out + n_out
+
+
+def conv(kernel: int, c_in: int, c_out: int) -> int:  # also a transposed convolution
+    return kernel * kernel * c_in * c_out + c_out
+
+
+# The sources' layer sizes, layer by layer.
+PYTORCH_EXAMPLE = dense(784, 400) + 2 * dense(400, 20) + dense(20, 400) + dense(400, 784)
+KERAS_EXAMPLE_ENCODER = conv(3, 1, 32) + conv(3, 32, 64) + dense(7 * 7 * 64, 16) + 2 * dense(16, 2)
+KERAS_EXAMPLE_DECODER = dense(2, 7 * 7 * 64) + conv(3, 64, 64) + conv(3, 64, 32) + conv(3, 32, 1)
+# "valid" stride-2 3x3 convolutions: 28 -> 13 -> 6
+TF_TUTORIAL_ENCODER = conv(3, 1, 32) + conv(3, 32, 64) + dense(6 * 6 * 64, 2 + 2)
+TF_TUTORIAL_DECODER = dense(2, 7 * 7 * 32) + conv(3, 32, 64) + conv(3, 64, 32) + conv(3, 32, 1)
+PARAMS = {
+    "pytorch-example": PYTORCH_EXAMPLE,
+    "keras-example": KERAS_EXAMPLE_ENCODER + KERAS_EXAMPLE_DECODER,
+    "tf-tutorial": TF_TUTORIAL_ENCODER + TF_TUTORIAL_DECODER,
+}
+
+
+@pytest.fixture(scope="module")
+def test_x() -> np.ndarray:
+    """Eight binarized test images, as the benchmark scores them."""
+    return peers.test_images(8)
+
+
+def count(model) -> int:
+    """Trainable parameters, by the backend's vaelib count_parameters."""
+    from vaelib import keras as vk
+    from vaelib import torch as vt
+
+    return (vt if hasattr(model, "named_parameters") else vk).count_parameters(model)
+
+
+def layer_summary(model) -> list[tuple]:
+    """(kind, width, kernel, strides, padding, activation) of each Keras layer with weights or a shape change."""
+    rows = []
+    for layer in model.layers:
+        config = layer.get_config()
+        width = config.get("filters", config.get("units"))
+        kernel = config.get("kernel_size")
+        rows.append((type(layer).__name__, width, kernel and tuple(kernel), config.get("strides") and tuple(config["strides"]),
+                     config.get("padding"), config.get("activation")))
+    return rows
+
+
+# -- architectures ------------------------------------------------------------------------
+def test_pytorch_example_architecture() -> None:
+    import peers_torch
+    import torch
+
+    model = peers_torch.ExampleVAE()
+    assert count(model) == PYTORCH_EXAMPLE == 652_824
+    shapes = {name: tuple(p.shape) for name, p in model.named_parameters() if name.endswith("weight")}
+    assert shapes == {"fc1.weight": (400, 784), "fc21.weight": (20, 400), "fc22.weight": (20, 400),
+                      "fc3.weight": (400, 20), "fc4.weight": (784, 400)}
+    recon, mu, logvar = model(torch.rand(5, 1, 28, 28))
+    assert recon.shape == (5, 784) and mu.shape == logvar.shape == (5, 20)
+    assert 0 < float(recon.detach().min()) and float(recon.detach().max()) < 1  # sigmoid pixels
+
+
+def test_keras_example_architecture() -> None:
+    import peers_keras
+
+    model = peers_keras.build_keras_example(seed=0)
+    assert count(model.encoder) == KERAS_EXAMPLE_ENCODER == 69_076
+    assert count(model.decoder) == KERAS_EXAMPLE_DECODER == 65_089
+    assert count(model) == PARAMS["keras-example"]
+    assert layer_summary(model.encoder)[1:5] == [
+        ("Conv2D", 32, (3, 3), (2, 2), "same", "relu"), ("Conv2D", 64, (3, 3), (2, 2), "same", "relu"),
+        ("Flatten", None, None, None, None, None), ("Dense", 16, None, None, None, "relu"),
+    ]
+    assert layer_summary(model.decoder)[1:] == [
+        ("Dense", 7 * 7 * 64, None, None, None, "relu"), ("Reshape", None, None, None, None, None),
+        ("Conv2DTranspose", 64, (3, 3), (2, 2), "same", "relu"), ("Conv2DTranspose", 32, (3, 3), (2, 2), "same", "relu"),
+        ("Conv2DTranspose", 1, (3, 3), (1, 1), "same", "linear"), ("Activation", None, None, None, None, "sigmoid"),
+    ]
+    z_mean, z_log_var, z = model.encoder(np.zeros((3, 28, 28, 1), "float32"))
+    assert z_mean.shape == z_log_var.shape == z.shape == (3, 2)
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(1e-3)  # Keras's default Adam
+
+
+def test_tf_tutorial_architecture() -> None:
+    import peers_keras
+
+    model = peers_keras.TutorialCVAE(latent_dim=2)
+    assert count(model.encoder) == TF_TUTORIAL_ENCODER == 28_036
+    assert count(model.decoder) == TF_TUTORIAL_DECODER == 41_953
+    assert layer_summary(model.encoder)[:2] == [("Conv2D", 32, (3, 3), (2, 2), "valid", "relu"),
+                                                ("Conv2D", 64, (3, 3), (2, 2), "valid", "relu")]
+    assert layer_summary(model.decoder)[-1] == ("Conv2DTranspose", 1, (3, 3), (1, 1), "same", "linear")  # logits
+    mean, logvar = model.encode(np.zeros((3, 28, 28, 1), "float32"))
+    assert mean.shape == logvar.shape == (3, 2)
+    assert model.decode(mean).shape == (3, 28, 28, 1)
+
+
+# -- one estimator for all ----------------------------------------------------------------
+def noise_of(z, mu, logvar) -> np.ndarray:
+    """The standard normal draw behind a reparameterized sample z = mu + exp(logvar / 2) * eps."""
+    z, mu, logvar = (np.asarray(t, dtype=np.float64) for t in (z, mu, logvar))
+    return ((z - mu) * np.exp(-0.5 * logvar)).astype("float32")
+
+
+def sharpen(dense_layer, factor: float = 30.0) -> None:
+    """Scale a Keras decoder's first kernel: at its initial scale the decoder barely depends on z,
+    so a test would pass with the wrong noise as well as with the right one."""
+    dense_layer.kernel.assign(dense_layer.kernel * factor)
+
+
+def assert_noise_matters(value_at_eps: float, value_at_other: float, rel: float = 1e-4) -> None:
+    """The value depends on the noise well beyond the tolerance of the comparisons above."""
+    assert abs(value_at_other - value_at_eps) > rel * abs(value_at_eps)
+
+
+def spy_on_reparameterize(model) -> dict:
+    """Record the (mean, logvar, z) of the model's next reparameterization, leaving its draw alone."""
+    seen = {}
+    draw = model.reparameterize
+
+    def recording(mean, logvar):
+        seen.update(mu=mean, logvar=logvar, z=draw(mean, logvar))
+        return seen["z"]
+
+    model.reparameterize = recording
+    return seen
+
+
+def test_pytorch_example_adapter_gives_its_loss(test_x: np.ndarray) -> None:
+    import peers_torch
+    import torch
+
+    torch.manual_seed(3)
+    model = peers_torch.ExampleVAE()
+    seen = spy_on_reparameterize(model)
+    x = torch.as_tensor(test_x)
+    with torch.no_grad():
+        recon, mu, logvar = model(x)
+        own_loss = float(peers_torch.example_loss(recon, x, mu, logvar))  # summed over the batch
+        eps = noise_of(seen["z"], seen["mu"], seen["logvar"])
+        vae = peers_torch.example_as_vaelib_vae(model)
+        terms = vae.elbo(test_x, eps=eps)
+        assert_noise_matters(float(terms.elbo.sum()), float(vae.elbo(test_x, eps=-eps).elbo.sum()))
+    assert -float(terms.elbo.sum()) == pytest.approx(own_loss, rel=1e-6)
+    assert own_loss / len(x) > 400  # an untrained model: the check is not of two zeros
+
+
+def test_keras_example_adapter_gives_its_loss(test_x: np.ndarray) -> None:
+    import peers_keras
+
+    model = peers_keras.build_keras_example(seed=3)
+    sharpen(model.decoder.layers[1])
+    own = model.losses_of(test_x[..., None])
+    eps = noise_of(own["z"], own["z_mean"], own["z_log_var"])
+    vae = peers_keras.keras_example_as_vaelib_vae(model)
+    terms = vae.elbo(test_x, eps=eps)
+    assert_noise_matters(float(np.sum(terms.elbo)), float(np.sum(vae.elbo(test_x, eps=-eps).elbo)))
+    assert -float(np.mean(terms.log_likelihood)) == pytest.approx(float(own["reconstruction"]), rel=1e-6)
+    assert float(np.mean(terms.kl)) == pytest.approx(float(own["kl"]), rel=1e-5, abs=1e-6)
+    assert -float(np.mean(terms.elbo)) == pytest.approx(float(own["total"]), rel=1e-6)
+    assert float(own["total"]) > 400
+
+
+def test_tf_tutorial_adapter_gives_its_single_sample_elbo(test_x: np.ndarray) -> None:
+    """The tutorial's Monte Carlo ELBO is vaelib's importance-weighted bound with k = 1 on the same noise."""
+    import peers_keras
+    from vaelib import keras as vk
+
+    vk.seed_everything(3)
+    model = peers_keras.TutorialCVAE(latent_dim=2)
+    sharpen(model.decoder.layers[0])
+    seen = spy_on_reparameterize(model)
+    own_loss = float(peers_keras.compute_loss(model, test_x[..., None]))
+    eps = noise_of(seen["z"], seen["mu"], seen["logvar"])
+    vae = peers_keras.tutorial_as_vaelib_vae(model)
+    bound = vk.iwae_bound(vae, test_x, k=1, eps=eps[None])
+    assert_noise_matters(float(np.sum(bound)), float(np.sum(vk.iwae_bound(vae, test_x, k=1, eps=-eps[None]))))
+    assert -float(np.mean(bound)) == pytest.approx(own_loss, rel=1e-6)
+    assert own_loss > 400
+
+
+def test_vaelib_keras_adapter_matches_the_torch_one_on_the_same_networks(test_x: np.ndarray) -> None:
+    """The two adapters, fed the PyTorch example's weights in both frameworks, give the same bound."""
+    import peers_keras
+    import peers_torch
+    import torch
+    from vaelib import keras as vk
+    from vaelib import torch as vt
+    from vaelib.keras._backend import keras
+
+    ops = keras.ops
+    torch.manual_seed(4)
+    model = peers_torch.ExampleVAE()
+    w = {name: p.detach().numpy() for name, p in model.named_parameters()}
+
+    def affine(h, layer):
+        return h @ w[f"{layer}.weight"].T + w[f"{layer}.bias"]
+
+    def encode(x):
+        h = np.maximum(affine(np.reshape(x, (-1, 784)), "fc1"), 0)
+        return affine(h, "fc21"), affine(h, "fc22")
+
+    def decode(z):
+        return np.reshape(affine(np.maximum(affine(z, "fc3"), 0), "fc4"), (-1, 28, 28))
+
+    eps = np.random.default_rng(0).standard_normal((5, len(test_x), 20)).astype("float32")
+    in_keras = peers_keras.as_vaelib_vae(lambda x: tuple(map(ops.convert_to_tensor, encode(vk.to_numpy(x)))),
+                                         lambda z: ops.convert_to_tensor(decode(vk.to_numpy(z))), 20)
+    from_keras = vk.to_numpy(vk.iwae_bound(in_keras, test_x, k=5, eps=eps))
+    from_torch = vt.to_numpy(vt.iwae_bound(peers_torch.example_as_vaelib_vae(model), test_x, k=5, eps=eps))
+    np.testing.assert_allclose(from_keras, from_torch, rtol=1e-5)
+
+
+# -- the budget -----------------------------------------------------------------------------
+def test_images_seen_counts_the_short_last_batch() -> None:
+    assert peers.images_seen(468, 60_000, 128) == 468 * 128
+    assert peers.images_seen(469, 60_000, 128) == 60_000  # the epoch's last batch holds 96
+    assert peers.images_seen(470, 60_000, 128) == 60_128
+    assert peers.images_seen(1875 * 2, 60_000, 32) == 120_000
+
+
+def test_stop_at_budget_takes_a_step_then_stops_when_the_time_is_up() -> None:
+    schedule = peers.StopAtBudget(peers.Budget(0.0))
+    schedule.budget.start()
+    assert schedule(0) == 1.0  # the first step always runs, as in the peers' loops
+    with pytest.raises(peers.BudgetSpent):
+        schedule(1)
+    assert schedule.steps == 1
+    patient = peers.StopAtBudget(peers.Budget(3600.0))
+    patient.budget.start()
+    assert [patient(s) for s in range(5)] == [1.0] * 5
+
+
+def test_bad_options_get_one_line_errors(capsys: pytest.CaptureFixture) -> None:
+    for argv, name in ((["--budgets", "0"], "--budgets"), (["--k", "0"], "--k"), (["--test-images", "-1"], "--test-images")):
+        with pytest.raises(SystemExit):
+            peers.parse_args(argv)
+        assert name in capsys.readouterr().err
+
+
+# -- the quick run ---------------------------------------------------------------------------
+def test_quick_run_prints_and_writes_a_sane_table(tmp_path: Path) -> None:
+    out = tmp_path / "peers.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=240, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    rows = {row["contender"]: row for row in result["rows"]}
+    assert list(rows) == list(peers.CONTENDERS)
+    assert result["machine"]["threads"] == 2 and result["machine"]["torch"] in done.stdout
+    table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + len(rows) and all(line.count("|") == len(peers.COLUMNS) + 1 for line in table)
+    for name, row in rows.items():
+        assert set(peers.COLUMNS) <= set(row)
+        assert row["budget_s"] == peers.QUICK["budgets"][0] and row["test_images"] == 64 and row["k"] == 10
+        assert row["train_s"] >= row["budget_s"]  # it stops only once the budget is spent
+        assert row["steps"] >= 1 and row["images"] >= row["steps"]
+        assert row["epochs"] == pytest.approx(row["images"] / 60_000)
+        assert row["img_per_s"] == pytest.approx(row["images"] / row["train_s"])
+        assert 100 < row["peak_rss_mib"] < 16_000
+        assert all(math.isfinite(row[key]) for key in ("elbo", "log_px", "bits_per_dim"))
+        assert row["elbo"] < 0 and row["log_px"] < 0
+        # The k = 10 bound is above the ELBO in expectation; 64 images leave about a nat of noise.
+        assert row["log_px"] > row["elbo"] - 1.0, name
+        assert row["bits_per_dim"] == pytest.approx(-row["log_px"] / (784 * math.log(2)))
+        if name in PARAMS:
+            assert row["params"] == PARAMS[name], name
+    assert rows["vaelib"]["framework"].startswith("vaelib.torch (conv")
