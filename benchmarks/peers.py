@@ -129,40 +129,36 @@ def images_seen(steps: int, n: int, batch_size: int) -> int:
     return epochs * n + min(rest * batch_size, n)
 
 
-def count_params(model: Any) -> int:
-    """Trainable parameters of a PyTorch module or a Keras model."""
-    if hasattr(model, "trainable_weights"):
-        return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 # -- the contenders (each run in its own worker process) ---------------------------------
 def train_pytorch_example(x: np.ndarray, labels: np.ndarray, budget: Budget, args: argparse.Namespace):
     import peers_torch
+    from vaelib import torch as vt
 
     budget.start()
     model, steps, seen = peers_torch.train_example(x, labels, budget.spent, args.seed)
     seconds = budget.elapsed()
-    return peers_torch.example_as_vaelib_vae(model), steps, seen, seconds, count_params(model)
+    return peers_torch.example_as_vaelib_vae(model), steps, seen, seconds, vt.count_parameters(model)
 
 
 def train_keras_example(x: np.ndarray, labels: np.ndarray, budget: Budget, args: argparse.Namespace):
     import peers_keras
+    from vaelib import keras as vk
 
     budget.start()
     model, steps = peers_keras.train_keras_example(x, budget.spent, args.seed)
     seconds = budget.elapsed()
     seen = images_seen(steps, len(x), peers_keras.KERAS_EXAMPLE["batch_size"])
-    return peers_keras.keras_example_as_vaelib_vae(model), steps, seen, seconds, count_params(model)
+    return peers_keras.keras_example_as_vaelib_vae(model), steps, seen, seconds, vk.count_parameters(model)
 
 
 def train_tf_tutorial(x: np.ndarray, labels: np.ndarray, budget: Budget, args: argparse.Namespace):
     import peers_keras
+    from vaelib import keras as vk
 
     budget.start()
     model, steps, seen = peers_keras.train_tutorial(x, budget.spent, args.seed)
     seconds = budget.elapsed()
-    return peers_keras.tutorial_as_vaelib_vae(model), steps, seen, seconds, count_params(model)
+    return peers_keras.tutorial_as_vaelib_vae(model), steps, seen, seconds, vk.count_parameters(model)
 
 
 def train_vaelib(x: np.ndarray, labels: np.ndarray, budget: Budget, args: argparse.Namespace):
@@ -178,7 +174,7 @@ def train_vaelib(x: np.ndarray, labels: np.ndarray, budget: Budget, args: argpar
         pass
     seconds = budget.elapsed()
     seen = images_seen(schedule.steps, len(x), args.vaelib_batch_size)
-    return model, schedule.steps, seen, seconds, count_params(model)
+    return model, schedule.steps, seen, seconds, vl.count_parameters(model)
 
 
 TRAINERS: dict[str, Callable] = {
