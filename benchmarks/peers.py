@@ -16,18 +16,21 @@ keeps its source's architecture, optimizer, batch size, loss and training loop, 
 
 Method. Every contender trains on the same data: the 60,000 Fashion-MNIST training images,
 dynamically binarized (a fresh Bernoulli draw of every pixel each time an image is used,
-as ``vl.fit(..., binarize=True)`` does), from the same random initial state (``--seed``).
-It trains for a wall-clock budget: the clock starts when its training loop (or ``fit``)
-is entered, so a framework's set-up and tracing are paid from the budget, and training
-stops after the first step that ends past the budget (``vl.fit`` takes epochs, not seconds:
-its one per-step hook, the beta schedule, returns the plain ELBO's 1.0 and ends the run
-once the budget is spent). Then every contender is scored by the same estimator, vaelib's
-``evaluate`` (its test ELBO, with the analytic KL, and the importance-weighted bound with
-``--k`` samples as log p(x), both seeded): each peer's trained encoder and decoder are put
-in the network slots of a vaelib ``VAE`` (``as_vaelib_vae``), so the comparison is of
-models, not of estimators; the tests check that on fixed weights and noise the adapted
-model's ELBO is each peer's own loss. The test images are the first ``--test-images`` of
-the Fashion-MNIST test split, binarized once with seed 2 (as ``quality.py`` binarizes them).
+as ``vl.fit(..., binarize=True)`` does), with its framework's global generator seeded with
+``--seed`` before its model is built. It trains for a wall-clock budget: the clock starts
+when its training loop (or ``fit``) is entered, after the model is built, so a framework's
+set-up (optimizer, data pipeline) and tracing are paid from the budget, and training stops
+after the first step that ends past the budget (``vl.fit`` takes epochs, not seconds: its
+one per-step hook, the beta schedule, returns the plain ELBO's 1.0 and ends the run once the
+budget is spent). Then every contender is scored by the same estimator, vaelib's
+``evaluate``: its test ELBO (with the analytic KL) and the importance-weighted bound with
+``--k`` samples as log p(x), both seeded. Each peer's trained encoder and decoder are put in
+the network slots of a vaelib ``VAE`` (``as_vaelib_vae``), so the comparison is of models,
+not of estimators; the tests check that on fixed weights and noise the adapted model's ELBO
+is the peer's own loss. PyTorch models are scored by ``vaelib.torch``, TensorFlow ones by
+``vaelib.keras``: twins that give the same numbers from the same weights and noise (tested),
+here each with its own seeded noise. The test images are the first ``--test-images`` of the
+Fashion-MNIST test split, binarized once with seed 2 (as ``quality.py`` binarizes them).
 
 Each (contender, budget) runs in a fresh Python process, one after the other, on
 ``THREADS`` CPU threads, so that one framework's import, threads and memory do not weigh on
@@ -134,8 +137,9 @@ def train_pytorch_example(x: np.ndarray, labels: np.ndarray, budget: Budget, arg
     import peers_torch
     from vaelib import torch as vt
 
+    model = peers_torch.build_example(args.seed)
     budget.start()
-    model, steps, seen = peers_torch.train_example(x, labels, budget.spent, args.seed)
+    steps, seen = peers_torch.train_example(model, x, labels, budget.spent)
     seconds = budget.elapsed()
     return peers_torch.example_as_vaelib_vae(model), steps, seen, seconds, vt.count_parameters(model)
 
@@ -144,8 +148,9 @@ def train_keras_example(x: np.ndarray, labels: np.ndarray, budget: Budget, args:
     import peers_keras
     from vaelib import keras as vk
 
+    model = peers_keras.build_keras_example(args.seed)
     budget.start()
-    model, steps = peers_keras.train_keras_example(x, budget.spent, args.seed)
+    steps = peers_keras.train_keras_example(model, x, budget.spent)
     seconds = budget.elapsed()
     seen = images_seen(steps, len(x), peers_keras.KERAS_EXAMPLE["batch_size"])
     return peers_keras.keras_example_as_vaelib_vae(model), steps, seen, seconds, vk.count_parameters(model)
@@ -155,8 +160,9 @@ def train_tf_tutorial(x: np.ndarray, labels: np.ndarray, budget: Budget, args: a
     import peers_keras
     from vaelib import keras as vk
 
+    model = peers_keras.build_tutorial(args.seed)
     budget.start()
-    model, steps, seen = peers_keras.train_tutorial(x, budget.spent, args.seed)
+    steps, seen = peers_keras.train_tutorial(model, x, budget.spent)
     seconds = budget.elapsed()
     return peers_keras.tutorial_as_vaelib_vae(model), steps, seen, seconds, vk.count_parameters(model)
 
@@ -177,6 +183,8 @@ def train_vaelib(x: np.ndarray, labels: np.ndarray, budget: Budget, args: argpar
     return model, schedule.steps, seen, seconds, vl.count_parameters(model)
 
 
+# Each trainer builds its contender, trains it for the budget and returns (a vaelib VAE to score,
+# steps, training images seen, training seconds, trainable parameters).
 TRAINERS: dict[str, Callable] = {
     "pytorch-example": train_pytorch_example,
     "keras-example": train_keras_example,

@@ -156,12 +156,11 @@ def build_keras_example(seed: int) -> KerasExampleVAE:
     return model
 
 
-def train_keras_example(images: np.ndarray, out_of_time: Callable[[], bool], seed: int) -> tuple[KerasExampleVAE, int]:
-    """``fit`` the example's way (batches of 128) until the budget is spent; return (model, steps)."""
-    model = build_keras_example(seed)
+def train_keras_example(model: KerasExampleVAE, images: np.ndarray, out_of_time: Callable[[], bool]) -> int:
+    """``fit`` the example's way (batches of 128) until ``out_of_time()`` after a step; return the steps."""
     stop = _StopWhenOutOfTime(out_of_time)
     model.fit(images[..., None], epochs=1_000_000, batch_size=KERAS_EXAMPLE["batch_size"], callbacks=[stop], verbose=0)
-    return model, stop.steps
+    return stop.steps
 
 
 def keras_example_as_vaelib_vae(model: KerasExampleVAE) -> vl.VAE:
@@ -240,10 +239,14 @@ def tutorial_dataset(images: np.ndarray) -> tf.data.Dataset:
             .shuffle(len(images)).batch(TF_TUTORIAL["batch_size"]).map(binarize_tf))
 
 
-def train_tutorial(images: np.ndarray, out_of_time: Callable[[], bool], seed: int) -> tuple[TutorialCVAE, int, int]:
-    """The tutorial's epoch loop until the budget is spent; return (model, steps, images seen)."""
+def build_tutorial(seed: int) -> TutorialCVAE:
+    """The tutorial's model (latent 2), initialized after seeding."""
     keras.utils.set_random_seed(seed)
-    model = TutorialCVAE(TF_TUTORIAL["latent_dim"])
+    return TutorialCVAE(TF_TUTORIAL["latent_dim"])
+
+
+def train_tutorial(model: TutorialCVAE, images: np.ndarray, out_of_time: Callable[[], bool]) -> tuple[int, int]:
+    """The tutorial's epoch loop until ``out_of_time()`` after a step; return (steps, images seen)."""
     optimizer = keras.optimizers.Adam(TF_TUTORIAL["learning_rate"])
     optimizer.build(model.trainable_variables)  # its slots exist before the traced step runs
     dataset = tutorial_dataset(images)
@@ -253,7 +256,7 @@ def train_tutorial(images: np.ndarray, out_of_time: Callable[[], bool], seed: in
             tutorial_train_step(model, train_x, optimizer)
             steps, seen = steps + 1, seen + int(train_x.shape[0])
             if out_of_time():
-                return model, steps, seen
+                return steps, seen
 
 
 def tutorial_as_vaelib_vae(model: TutorialCVAE) -> vl.VAE:

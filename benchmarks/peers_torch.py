@@ -90,11 +90,15 @@ class BinarizedImages(Dataset):
         return torch.bernoulli(self.images[index]).unsqueeze(0), self.labels[index]
 
 
-def train_example(images: np.ndarray, labels: np.ndarray, out_of_time: Callable[[], bool],
-                  seed: int) -> tuple[ExampleVAE, int, int]:
-    """Train the example's way until ``out_of_time()`` after a step; return (model, steps, images seen)."""
+def build_example(seed: int) -> ExampleVAE:
+    """The example's model, initialized after seeding the global generator (the source's seed is 1)."""
     torch.manual_seed(seed)
-    model = ExampleVAE()
+    return ExampleVAE()
+
+
+def train_example(model: ExampleVAE, images: np.ndarray, labels: np.ndarray,
+                  out_of_time: Callable[[], bool]) -> tuple[int, int]:
+    """Train the example's way until ``out_of_time()`` after a step; return (steps, images seen)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     loader = DataLoader(BinarizedImages(images, labels), batch_size=BATCH_SIZE, shuffle=True)
     steps = seen = 0
@@ -110,7 +114,7 @@ def train_example(images: np.ndarray, labels: np.ndarray, out_of_time: Callable[
             optimizer.step()
             steps, seen = steps + 1, seen + len(data)
             if out_of_time():
-                return model, steps, seen
+                return steps, seen
 
 
 # -- one estimator for all: the peer's networks in vaelib's VAE --------------------------
