@@ -257,6 +257,32 @@ def test_stop_at_budget_takes_a_step_then_stops_when_the_time_is_up() -> None:
     assert [patient(s) for s in range(5)] == [1.0] * 5
 
 
+class StepBudget(peers.Budget):
+    """A budget spent at the ``steps``-th look: a loop that looks after each step takes exactly ``steps``."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__(seconds=0.0)
+        self.looks, self.steps = 0, steps
+
+    def spent(self) -> bool:
+        self.looks += 1
+        return self.looks >= self.steps
+
+
+@pytest.mark.parametrize("name", list(peers.CONTENDERS))
+def test_each_loop_stops_after_the_step_that_spends_the_budget(name: str, fashion_train) -> None:
+    """Every trainer takes steps until its budget is spent, then stops (a 300-image set: epochs turn over)."""
+    x, labels = fashion_train.images[:300], fashion_train.labels[:300]
+    args = peers.parse_args(["--vaelib-architecture", "mlp"])
+    vae, steps, seen, seconds, params = peers.TRAINERS[name](x, labels, StepBudget(4), args)
+    batch = {"pytorch-example": 128, "keras-example": 128, "tf-tutorial": 32, "vaelib": 128}[name]
+    assert steps == 4
+    assert seen == {128: 300 + 128, 32: 4 * 32}[batch]  # batches of 128: 128 + 128 + 44, then a new epoch
+    assert seconds > 0 and params == PARAMS.get(name, PYTORCH_EXAMPLE)  # vaelib's MLP has the example's size
+    mu, logvar = vae.encode(peers.test_images(2))  # the trained peer, through vaelib's public method
+    assert tuple(mu.shape) == tuple(logvar.shape) == (2, vae.latent_dim)
+
+
 def test_bad_options_get_one_line_errors(capsys: pytest.CaptureFixture) -> None:
     for argv, name in ((["--budgets", "0"], "--budgets"), (["--k", "0"], "--k"), (["--test-images", "-1"], "--test-images")):
         with pytest.raises(SystemExit):
