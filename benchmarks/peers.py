@@ -166,7 +166,7 @@ def train_tf_tutorial(x: np.ndarray, labels: np.ndarray, budget: Budget, args: a
 
     model = peers_keras.build_tutorial(args.seed)
     budget.start()
-    steps, seen = peers_keras.train_tutorial(model, x, budget.spent)
+    steps, seen = peers_keras.train_tutorial(model, x, budget.spent, args.seed)
     seconds = budget.elapsed()
     return peers_keras.tutorial_as_vaelib_vae(model), steps, seen, seconds, vk.count_parameters(model)
 

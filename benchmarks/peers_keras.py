@@ -24,7 +24,10 @@ its own ``log_normal_pdf``, averaged over the batch; Adam with a step size of 1e
 What changes, so that every contender sees the same data and budget: the images are
 Fashion-MNIST, drawn afresh as binary pixels at every step (the Keras example's
 ``train_step`` draws them first; the tutorial's pipeline maps the draw over its batches),
-and training stops after the first step that ends past the wall-clock budget. The Keras
+and training stops after the first step that ends past the wall-clock budget. Neither
+source sets a seed; here the initial weights are seeded, and the training streams are kept
+fresh in every epoch as in the unseeded sources (see ``binarizer_tf`` and
+``train_keras_example``). The Keras
 decoder's last layer is split into the transposed convolution and its sigmoid (the same
 weights and function), so the adapter can read the logits.
 """
@@ -50,9 +53,14 @@ def binarize(images: Any, seed: keras.random.SeedGenerator) -> Any:
     return ops.cast(keras.random.uniform(ops.shape(images), seed=seed) < images, "float32")
 
 
-def binarize_tf(images: tf.Tensor) -> tf.Tensor:
-    """:func:`binarize` in TensorFlow's own ops, for a ``tf.data`` pipeline (stateful ops are its own)."""
-    return tf.cast(tf.random.uniform(tf.shape(images)) < images, tf.float32)
+def binarizer_tf(seed: int) -> Callable[[tf.Tensor], tf.Tensor]:
+    """:func:`binarize` for a ``tf.data`` pipeline, drawing from a ``tf.random.Generator``.
+
+    The generator's state outlives each pass over the data: a plain ``tf.random.uniform``
+    in the pipeline would repeat its draws in every epoch once a global seed is set.
+    """
+    generator = tf.random.Generator.from_seed(seed)
+    return lambda images: tf.cast(generator.uniform(tf.shape(images)) < images, tf.float32)
 
 
 # -- the Keras examples' VAE ------------------------------------------------------------
@@ -159,6 +167,10 @@ def build_keras_example(seed: int) -> KerasExampleVAE:
 def train_keras_example(model: KerasExampleVAE, images: np.ndarray, out_of_time: Callable[[], bool]) -> int:
     """``fit`` the example's way (batches of 128) until ``out_of_time()`` after a step; return the steps."""
     stop = _StopWhenOutOfTime(out_of_time)
+    # The source sets no seed. With TensorFlow's global seed set (the initial weights are
+    # seeded), fit would shuffle arrays into the same order in every epoch; cleared, each
+    # epoch gets a fresh order, as the source's users get.
+    tf.random.set_seed(None)
     model.fit(images[..., None], epochs=1_000_000, batch_size=KERAS_EXAMPLE["batch_size"], callbacks=[stop], verbose=0)
     return stop.steps
 
@@ -233,10 +245,10 @@ def tutorial_train_step(model: TutorialCVAE, x: Any, optimizer: keras.optimizers
     optimizer.apply_gradients(zip(gradients, model.trainable_variables))
 
 
-def tutorial_dataset(images: np.ndarray) -> tf.data.Dataset:
+def tutorial_dataset(images: np.ndarray, seed: int) -> tf.data.Dataset:
     """The tutorial's pipeline (shuffle over the whole set, batches of 32), then a fresh binary draw per batch."""
     return (tf.data.Dataset.from_tensor_slices(images[..., None])
-            .shuffle(len(images)).batch(TF_TUTORIAL["batch_size"]).map(binarize_tf))
+            .shuffle(len(images)).batch(TF_TUTORIAL["batch_size"]).map(binarizer_tf(seed)))
 
 
 def build_tutorial(seed: int) -> TutorialCVAE:
@@ -245,11 +257,12 @@ def build_tutorial(seed: int) -> TutorialCVAE:
     return TutorialCVAE(TF_TUTORIAL["latent_dim"])
 
 
-def train_tutorial(model: TutorialCVAE, images: np.ndarray, out_of_time: Callable[[], bool]) -> tuple[int, int]:
+def train_tutorial(model: TutorialCVAE, images: np.ndarray, out_of_time: Callable[[], bool],
+                   seed: int) -> tuple[int, int]:
     """The tutorial's epoch loop until ``out_of_time()`` after a step; return (steps, images seen)."""
     optimizer = keras.optimizers.Adam(TF_TUTORIAL["learning_rate"])
     optimizer.build(model.trainable_variables)  # its slots exist before the traced step runs
-    dataset = tutorial_dataset(images)
+    dataset = tutorial_dataset(images, seed)
     steps = seen = 0
     while True:  # epochs, until the budget is spent
         for train_x in dataset:

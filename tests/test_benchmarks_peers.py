@@ -283,6 +283,57 @@ def test_each_loop_stops_after_the_step_that_spends_the_budget(name: str, fashio
     assert tuple(mu.shape) == tuple(logvar.shape) == (2, vae.latent_dim)
 
 
+def test_pytorch_dataset_draws_each_image_afresh_at_every_read() -> None:
+    import peers_torch
+
+    data = peers_torch.BinarizedImages(np.full((1, 28, 28), 0.25, np.float32), np.array([7]))
+    (first, label), (second, _) = data[0], data[0]
+    assert first.shape == (1, 28, 28) and int(label) == 7
+    assert set(np.unique(first.numpy())) <= {0.0, 1.0} and not np.array_equal(first.numpy(), second.numpy())
+    assert float(first.mean()) == pytest.approx(0.25, abs=0.06)  # 784 pixels: 4 standard deviations
+
+
+def test_tutorial_pipeline_draws_fresh_binary_images_in_every_epoch() -> None:
+    import peers_keras
+
+    dataset = peers_keras.tutorial_dataset(np.full((40, 28, 28), 0.25, np.float32), seed=0)
+    epochs = [[batch.numpy() for batch in dataset] for _ in range(2)]
+    assert [len(b) for b in epochs[0]] == [32, 8] and epochs[0][0].shape == (32, 28, 28, 1)
+    assert not np.array_equal(epochs[0][0], epochs[1][0])
+    assert np.concatenate(epochs[0]).mean() == pytest.approx(0.25, abs=0.01)
+
+
+def test_keras_example_fit_shuffles_every_epoch_anew() -> None:
+    """Seeded weights, and still a new order per epoch (with a global seed, Keras's fit repeats one)."""
+    import peers_keras
+    from vaelib.keras._backend import keras, tf
+
+    class Probe(keras.Model):
+        """Records which images (by grey level) each step saw."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen = keras.Variable(np.zeros(8, np.float32), trainable=False)
+
+        def train_step(self, data):
+            self.seen.assign(data[:, 0, 0, 0] * 16)
+            return {"seen": tf.reduce_sum(data)}
+
+    keras.utils.set_random_seed(0)  # as build_keras_example seeds the weights
+    probe = Probe()
+    probe.compile(optimizer="adam")
+    orders = []
+
+    def out_of_time() -> bool:  # called after each step (one epoch of 8 images)
+        orders.append(tuple(probe.seen.numpy().astype(int)))
+        return len(orders) == 4
+
+    images = np.repeat(np.arange(8, dtype=np.float32) / 16, 28 * 28).reshape(8, 28, 28)
+    assert peers_keras.train_keras_example(probe, images, out_of_time) == 4
+    assert all(sorted(order) == list(range(8)) for order in orders)
+    assert len(set(orders)) > 1
+
+
 def test_bad_options_get_one_line_errors(capsys: pytest.CaptureFixture) -> None:
     for argv, name in ((["--budgets", "0"], "--budgets"), (["--k", "0"], "--k"), (["--test-images", "-1"], "--test-images")):
         with pytest.raises(SystemExit):
