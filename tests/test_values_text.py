@@ -139,3 +139,21 @@ def test_a_swapped_gate_order_changes_the_numbers():
     swapped = {k: np.concatenate([v[..., H : 2 * H], v[..., :H], v[..., 2 * H :]], axis=-1) for k, v in w.items()}
     x, h0 = rng.normal(size=(2, 3, E)), rng.normal(size=(2, H))
     assert np.abs(gru(x, h0, w, "g") - gru(x, h0, swapped, "g")).max() > 0.05
+
+
+def test_evaluate_text_counts_active_units_and_averages_the_terms_as_numpy_does(vl):
+    vl.seed_everything(0)
+    model = vl.SentenceVAE(V, E, H, D)
+    weights = _random_canonical(vl.export_weights(model), seed=8)
+    weights["to_mu.kernel"][:, 1] = 0.0  # unit 1's mean is its bias for every sentence: inactive
+    vl.import_weights(model, weights)
+    seqs = [row[row != PAD] for row in np.concatenate([_tokens(9), _tokens(10)])]
+    mu, logvar = encode(pad_batch(seqs), weights)
+    variances = mu.var(0)
+    assert variances[1] == 0 and (variances[[0, 2]] > 0.01).all()
+    out = vl.evaluate_text(model, seqs, batch_size=3, k=4)
+    assert out["active_units"] == int((variances > 0.01).sum()) == 2
+    assert out["sentences"] == 8 and out["tokens"] == sum(len(s) for s in seqs)
+    kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar).sum(1)
+    assert out["kl"] == pytest.approx(kl.mean(), rel=1e-4)
+    assert out["perplexity"] == pytest.approx(np.exp(out["nll"] * 8 / out["tokens"]), rel=1e-9)

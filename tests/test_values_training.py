@@ -120,3 +120,13 @@ def test_validation_values_are_the_means_over_the_validation_set(backend):
     val = IMAGES[:5]  # levels 0 .. 4 / 16: mean 2 / 16
     history = _fit(backend, epochs=2, batch_size=6, seed=0, x_val=val)
     np.testing.assert_allclose(history["val_loss"], [2 / 16, 2 / 16], rtol=1e-6)
+
+
+def test_dynamic_binarization_feeds_fresh_zero_one_draws_of_the_grey_levels(backend):
+    history = _fit(backend, epochs=4, batch_size=1, seed=0, binarize=True)
+    ones = np.asarray(history.per_step["loss"]) * 28 * 28  # ones among a step's 784 pixels
+    np.testing.assert_allclose(ones, np.round(ones), atol=1e-3)  # every pixel is 0 or 1
+    levels = IMAGES[:, 0, 0].astype(np.float64)
+    mean, sd = levels.mean(), np.sqrt((levels * (1 - levels)).sum()) / (N * 28)  # over 4 epochs of N draws
+    assert abs(np.mean(ones) / 784 - mean) < 4 * sd / 2
+    assert len(set(np.round(ones).astype(int))) > N  # fresh draws: more distinct counts than levels
