@@ -157,3 +157,77 @@ def test_evaluate_text_counts_active_units_and_averages_the_terms_as_numpy_does(
     kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar).sum(1)
     assert out["kl"] == pytest.approx(kl.mean(), rel=1e-4)
     assert out["perplexity"] == pytest.approx(np.exp(out["nll"] * 8 / out["tokens"]), rel=1e-9)
+
+
+# -- decoding and word dropout -------------------------------------------------------------
+def _numpy_step(weights, state):
+    """A decoder step written here: embedding, one GRU step, output layer (state kept in a list)."""
+
+    def step(tokens):
+        x = np.float64(weights["embedding.embeddings"])[tokens][:, None]
+        state[0] = gru(x, state[0], weights, "decoder_rnn")[:, 0]
+        return dense(state[0], weights, "output_layer")
+
+    return step
+
+
+def _vae_with_numpy_weights(vl, seed):
+    vl.seed_everything(0)
+    model = vl.SentenceVAE(V, E, H, D)
+    weights = _random_canonical(vl.export_weights(model), seed=seed)
+    weights["output_layer.bias"][EOS] -= 1.0  # longer sentences
+    vl.import_weights(model, weights)
+    return model, weights
+
+
+def test_greedy_and_sampled_decoding_follow_the_numpy_decoder(vl):
+    from vaelib._text import decode_loop
+
+    model, weights = _vae_with_numpy_weights(vl, seed=11)
+    z = np.random.default_rng(12).standard_normal((5, D)).astype(np.float32)
+    h0 = np.tanh(dense(np.float64(z), weights, "latent_to_hidden"))
+    greedy = decode_loop(_numpy_step(weights, [h0]), model, 5, 7)
+    np.testing.assert_array_equal(vl.greedy_decode(model, z, max_length=7), greedy)
+    no_unk = decode_loop(_numpy_step(weights, [h0]), model, 5, 7, allow_unk=False)
+    np.testing.assert_array_equal(vl.greedy_decode(model, z, max_length=7, allow_unk=False), no_unk)
+    sampled = decode_loop(_numpy_step(weights, [h0]), model, 5, 7, temperature=0.7, rng=np.random.default_rng(4))
+    np.testing.assert_array_equal(vl.sample_decode(model, z, max_length=7, temperature=0.7, seed=4), sampled)
+    assert not np.array_equal(sampled, greedy)
+
+
+def test_prior_samples_decode_seeded_standard_normal_draws(vl):
+    from vaelib._text import decode_loop
+
+    model, weights = _vae_with_numpy_weights(vl, seed=13)
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal((4, D)).astype(np.float32)
+    h0 = np.tanh(dense(np.float64(z), weights, "latent_to_hidden"))
+    expected = decode_loop(_numpy_step(weights, [h0]), model, 4, 6, temperature=1.5, rng=rng)
+    np.testing.assert_array_equal(vl.sample_prior(model, 4, max_length=6, temperature=1.5, seed=6), expected)
+    greedy = decode_loop(_numpy_step(weights, [h0]), model, 4, 6)
+    np.testing.assert_array_equal(vl.sample_prior(model, 4, max_length=6, seed=6, greedy=True), greedy)
+    lm = vl.RNNLanguageModel(V, E, H)
+    lm_weights = {k: v for k, v in weights.items() if k in vl.export_weights(lm)}
+    vl.import_weights(lm, lm_weights)
+    rng = np.random.default_rng(2)
+    expected = decode_loop(_numpy_step(lm_weights, [np.zeros((3, H))]), lm, 3, 6, temperature=1.0, rng=rng)
+    np.testing.assert_array_equal(vl.sample_prior(lm, 3, max_length=6, seed=2), expected)
+
+
+def test_word_dropout_replaces_only_ordinary_words_at_the_rate(vl):
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, V, (60, 50))
+    special = np.isin(tokens, [PAD, BOS, EOS])
+    all_gone = _np(vl.word_dropout(tokens, 1.0, seed=1)).astype(np.int64)
+    np.testing.assert_array_equal(all_gone, np.where(special, tokens, 3))
+    np.testing.assert_array_equal(_np(vl.word_dropout(tokens, 0.0, seed=1)).astype(np.int64), tokens)
+    half = _np(vl.word_dropout(tokens, 0.5, seed=1)).astype(np.int64)
+    np.testing.assert_array_equal(half[special], tokens[special])
+    changed = (half != tokens) & (tokens != 3)
+    ordinary = ~special & (tokens != 3)
+    assert abs(changed[ordinary].mean() - 0.5) < 4 * np.sqrt(0.25 / ordinary.sum())
+    assert (half[changed] == 3).all()
+    np.testing.assert_array_equal(_np(vl.word_dropout(tokens, 0.5, seed=1)).astype(np.int64), half)
+    assert not np.array_equal(_np(vl.word_dropout(tokens, 0.5, seed=2)).astype(np.int64), half)
+    other_unk = _np(vl.word_dropout(tokens, 1.0, unk_id=7, special_ids=(PAD,), seed=1)).astype(np.int64)
+    np.testing.assert_array_equal(other_unk, np.where(tokens == PAD, PAD, 7))
