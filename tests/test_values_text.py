@@ -231,3 +231,41 @@ def test_word_dropout_replaces_only_ordinary_words_at_the_rate(vl):
     assert not np.array_equal(_np(vl.word_dropout(tokens, 0.5, seed=2)).astype(np.int64), half)
     other_unk = _np(vl.word_dropout(tokens, 1.0, unk_id=7, special_ids=(PAD,), seed=1)).astype(np.int64)
     np.testing.assert_array_equal(other_unk, np.where(tokens == PAD, PAD, 7))
+
+
+# -- what fit_text feeds the model -----------------------------------------------------------
+def _length_probe(vl):
+    """A language model whose output layer is zero: each sentence costs its length times log V."""
+    vl.seed_everything(0)
+    model = vl.RNNLanguageModel(V, E, H)
+    weights = vl.export_weights(model)
+    weights["output_layer.kernel"][:] = 0.0
+    weights["output_layer.bias"][:] = 0.0
+    return vl.import_weights(model, weights)
+
+
+def _lengths_seen(vl, epochs, seed, valid=None):
+    sentences = [np.append(np.full(n - 1, 5), EOS) for n in range(1, 9)]  # lengths 1 .. 8
+    history = vl.fit_text(_length_probe(vl), sentences, valid, epochs=epochs, batch_size=1, learning_rate=1e-12,
+                          seed=seed, verbose=False)
+    seen = np.asarray(history.per_step["loss"]) / np.log(V)
+    np.testing.assert_allclose(seen, np.round(seen), atol=1e-3)
+    return history, [list(np.round(seen[e * 8 : (e + 1) * 8]).astype(int)) for e in range(epochs)]
+
+
+def test_fit_text_shuffles_the_sentences_in_every_epoch_and_a_seed_repeats_it(vl):
+    history, orders = _lengths_seen(vl, 3, seed=0)
+    assert history.steps == 24
+    for order in orders:
+        assert sorted(order) == list(range(1, 9))  # every sentence once
+        assert order != sorted(order)  # not in order of length
+    assert orders[0] != orders[1] and orders[1] != orders[2]  # a new order every epoch
+    assert _lengths_seen(vl, 3, seed=0)[1] == orders
+    assert _lengths_seen(vl, 3, seed=1)[1] != orders
+
+
+def test_fit_text_validation_is_the_mean_cost_per_sentence(vl):
+    valid = [np.append(np.full(n - 1, 6), EOS) for n in (2, 3, 7)]
+    history, _ = _lengths_seen(vl, 1, seed=0, valid=valid)
+    assert history["val_loss"][0] == pytest.approx(np.log(V) * 4, rel=1e-5)  # mean length 4
+    assert history["loss"][0] == pytest.approx(np.log(V) * 4.5, rel=1e-5)  # lengths 1 .. 8
