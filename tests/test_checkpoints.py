@@ -132,6 +132,6 @@ def test_a_file_that_is_not_our_checkpoint_gets_one_line(vl, tmp_path, case):
 
 def test_a_checkpoint_of_another_kind_is_refused(vl, tmp_path):
     path = vl.save_checkpoint(vl.VAE("mlp", latent_dim=2, hidden_dim=8), tmp_path / f"vae{_suffix(vl)}")
-    with pytest.raises(ValueError, match=r"^path: .* holds a VAE, expected a SentenceVAE$"):
+    with pytest.raises(ValueError, match=r"^kind: .* holds a VAE, expected a SentenceVAE$"):
         vl.load_checkpoint(path, kind=vl.SentenceVAE)
     assert type(vl.load_checkpoint(path, kind=vl.VAE)).__name__ == "VAE"

@@ -1,6 +1,5 @@
 """fit in both backends: it learns, it is reproducible, it stops on NaN, it refuses bad settings."""
 
-
 import numpy as np
 import pytest
 
@@ -61,7 +60,7 @@ def test_nan_loss_stops_training_and_names_the_step(vl, images):
     (dict(batch_size=2.5), TypeError, r"batch_size: expected an integer >= 1, got 2.5"),
     (dict(learning_rate=-0.1), ValueError, r"learning_rate: expected a positive number, got -0.1"),
     (dict(beta=-1.0), ValueError, r"beta: expected a non-negative number or a schedule, got -1.0"),
-    (dict(beta="high"), TypeError, r"beta: expected a number or a schedule"),
+    (dict(beta="high"), TypeError, r"beta: expected a non-negative number or a schedule, got 'high'"),
 ])
 def test_bad_training_settings_are_refused(vl, images, kwargs, error, message):
     model = vl.VAE("mlp", latent_dim=2, hidden_dim=8)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import zipfile
+from pathlib import Path
 from typing import Any
 
-__all__ = ["checkpoint_format", "wrong_format_error", "check_kind"]
+from vaelib._checks import ArgumentTypeError, check_path
+
+__all__ = ["checkpoint_format", "wrong_format_error", "check_kind", "check_save_path", "check_load_args"]
 
 _OTHER_BACKEND = {"torch": "keras", "keras": "torch"}
 _SUFFIX = {"torch": ".pt", "keras": ".keras"}
@@ -48,5 +51,25 @@ def wrong_format_error(path: Any, backend: str, found: str | None, detail: str =
 def check_kind(path: Any, model: Any, kind: type | None) -> Any:
     """Return ``model``, or refuse it when ``kind`` is given and the checkpoint holds another kind."""
     if kind is not None and not isinstance(model, kind):
-        raise ValueError(f"path: {path} holds a {type(model).__name__}, expected a {kind.__name__}")
+        raise ValueError(f"kind: {path} holds a {type(model).__name__}, expected a {kind.__name__}")
     return model
+
+
+def check_save_path(path: Any) -> Path:
+    """Where ``save_checkpoint`` may write: a file path (its folders are created), not a folder."""
+    path = check_path("path", path)
+    if path.is_dir():
+        raise ValueError(f"path: {path} is a folder; give a file name in it")
+    return path
+
+
+def check_load_args(path: Any, kind: Any) -> Path:
+    """``load_checkpoint``'s path (an existing file) and ``kind`` (None or a vaelib model class)."""
+    if kind is not None and not (isinstance(kind, type) and kind.__module__.startswith("vaelib.")):
+        raise ArgumentTypeError(f"kind: expected a vaelib model class such as VAE, got {kind!r}")
+    path = check_path("path", path)
+    if path.is_dir():
+        raise ValueError(f"path: {path} is a folder, not a checkpoint file")
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no checkpoint at {path}")
+    return path

@@ -250,6 +250,52 @@ FileNotFoundError
 ValueError
     The file is no vaelib.{backend} checkpoint (one of the other backend is named as such),
     or it holds another ``kind``.""",
+    # -- the checked losses (vaelib.{backend}.losses)
+    "gaussian_kl_per_dim": """KL(N(mu, exp(logvar)) || N(0, 1)) for each latent dimension.
+
+``0.5 * (mu^2 + exp(logvar) - 1 - logvar)``, the closed form derived in chapter 2.""",
+    "gaussian_kl": """KL(q || p) between a diagonal Gaussian and the standard normal, summed over the last axis.
+
+Parameters
+----------
+mu, logvar : tensor, shape (..., D)
+    Mean and log-variance of q.
+
+Returns
+-------
+tensor, shape (...)
+    The KL divergence in nats, one per example.
+""",
+    "free_bits_kl": """The batch's KL with "free bits": each dimension's batch-mean KL is clamped below.
+
+``sum_d max(free_bits, mean_batch KL_d)`` (Kingma et al., 2016): a dimension below
+``free_bits`` nats costs nothing more, so the optimizer has no reason to shut it off.
+
+Parameters
+----------
+kl_per_dim : tensor, shape (B, D)
+    Per-example, per-dimension KL.
+free_bits : float
+    The floor, in nats per dimension (0 gives the plain batch-mean KL).
+
+Returns
+-------
+tensor
+    A scalar: the objective's KL term for the batch.
+""",
+    "bernoulli_log_likelihood": """log p(x | logits) under independent Bernoulli pixels, summed over all but the batch axis.
+
+Computed from the logits, ``x * logits - softplus(logits)``, which is exact where ``sigmoid``
+would round to 0 or 1.
+""",
+    "gaussian_log_likelihood": """log N(x | mean, sigma^2) with one shared ``sigma = exp(log_sigma)``, summed per example.""",
+    "log_normal_pdf": """log N(z | mu, diag(exp(logvar))), summed over the last axis.""",
+    "reparameterize": """A draw ``z = mu + exp(logvar / 2) * eps`` from N(mu, diag(exp(logvar))): the reparameterization trick.
+
+The noise ``eps`` is standard normal, so z is a differentiable function of mu and logvar
+(chapter 3). ``eps`` has mu's shape, or leading sample axes, (K, B, d) for (B, d), that
+broadcast against it.
+""",
 }
 
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from vaelib._checks import check_positive_int, check_seed
+from vaelib._checks import check_image_vae, check_positive_int, check_positive_number, check_seed
 
 __all__ = ["check_gap_args", "measure_gaps"]
 
@@ -27,21 +27,12 @@ _DECODES_PER_PASS = 10_000  # images decoded at once when an ELBO is averaged ov
 _BETA1, _BETA2, _EPSILON = 0.9, 0.999, 1e-8
 
 
-def _check_positive_float(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value < np.inf:
-        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
-    return float(value)
-
-
 def check_gap_args(model: object, steps: object, learning_rate: object, samples: object, k: object,
                    seed: object) -> tuple[int, float, int, int, int]:
     """Validate the arguments of ``posterior_gaps``; return them as ``(steps, learning_rate, samples, k, seed)``."""
-    if hasattr(model, "num_classes"):
-        raise TypeError(f"model: expected an unconditional image VAE (VAE or IWAE), got {type(model).__name__}")
-    if not all(hasattr(model, name) for name in ("encoder", "decoder", "log_likelihood", "latent_dim")):
-        raise TypeError(f"model: expected an image VAE (VAE or IWAE), got {type(model).__name__}")
+    check_image_vae(model)
     steps = check_positive_int("steps", steps)
-    learning_rate = _check_positive_float("learning_rate", learning_rate)
+    learning_rate = check_positive_number("learning_rate", learning_rate)
     samples = check_positive_int("samples", samples)
     k = check_positive_int("k", k)
     return steps, learning_rate, samples, k, check_seed(seed)

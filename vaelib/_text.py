@@ -12,11 +12,12 @@ from typing import Any, Callable
 import numpy as np
 
 from vaelib._arrays import to_numpy
-from vaelib._checks import check_positive_int
+from vaelib._checks import ArgumentTypeError, check_flag, check_int, check_positive_int, check_probability, user_array
 from vaelib.data import pad_batch
 from vaelib.data.ptb import BOS, EOS, PAD, UNK
 
-__all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_rate", "decode_loop", "text_model_config"]
+__all__ = ["PAD", "BOS", "EOS", "UNK", "check_tokens", "check_sequences", "check_sentence", "check_text_model",
+           "text_model_args", "check_dropout_args", "check_token_ids", "decode_loop", "text_model_config"]
 
 
 def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:
@@ -27,7 +28,7 @@ def check_tokens(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> 
     """
     if isinstance(tokens, (list, tuple)):
         tokens = pad_batch(check_sequences(name, tokens, vocab_size, pad_id), pad_id=pad_id)
-    arr = np.asarray(to_numpy(tokens))
+    arr = user_array(name, to_numpy(tokens) if hasattr(tokens, "shape") else tokens, what="a batch of token ids")
     if not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{name}: expected integer token ids, got dtype {arr.dtype}")
     if arr.ndim != 2:
@@ -57,8 +58,8 @@ def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PA
         check_tokens(name, sequences, vocab_size, pad_id)
         return [row[row != pad_id].astype(np.int64) for row in sequences]
     if not isinstance(sequences, (list, tuple)) or len(sequences) == 0:
-        raise ValueError(f"{name}: expected a non-empty list of token-id arrays, got {type(sequences).__name__}")
-    seqs = [np.asarray(s) for s in sequences]
+        raise ArgumentTypeError(f"{name}: expected a non-empty list of token-id arrays, got {type(sequences).__name__}")
+    seqs = [user_array(name, s, what="token-id arrays") for s in sequences]
     for i, s in enumerate(seqs):
         if s.ndim != 1 or s.size == 0:
             raise ValueError(f"{name}: sentence {i} should be a non-empty 1-D id array, got shape {s.shape}")
@@ -74,10 +75,65 @@ def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PA
     return [s.astype(np.int64, copy=False) for s in seqs]
 
 
-def check_rate(rate: float) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
-        raise ValueError(f"rate: expected a number in [0, 1], got {rate!r}")
-    return float(rate)
+def check_text_model(model: Any, what: str = "a text model (SentenceVAE or RNNLanguageModel)") -> None:
+    """Reject anything but a vaelib text model."""
+    if not type(model).__module__.startswith("vaelib.") or not hasattr(model, "vocab_size"):
+        raise ArgumentTypeError(f"model: expected {what}, got {type(model).__name__}")
+
+
+def check_sentence(name: str, tokens: Any, vocab_size: int, pad_id: int = PAD) -> np.ndarray:
+    """One sentence as a 1-D int64 id array (``w1 .. wn <eos>``), or a one-line refusal naming ``name``."""
+    arr = user_array(name, tokens, what="a 1-D array of token ids")
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected one sentence, a 1-D array of token ids, got shape {arr.shape}")
+    return check_sequences(name, [arr], vocab_size, pad_id)[0]
+
+
+_SPECIAL = {"pad_id": PAD, "bos_id": BOS, "eos_id": EOS, "unk_id": UNK}
+
+
+def text_model_args(vocab_size: Any, embed_dim: Any, hidden_dim: Any, word_dropout: Any,
+                    **special_ids: Any) -> tuple[int, int, int, float, dict[str, int]]:
+    """The checked constructor arguments of a text model: sizes, word-dropout rate, special-token ids.
+
+    Each id must be an integer in [0, vocab_size) of its own. A vocabulary too small for the
+    default ids is the vocabulary's fault; an id changed from its default, the id's.
+    """
+    vocab_size = check_positive_int("vocab_size", vocab_size)
+    embed_dim = check_positive_int("embed_dim", embed_dim)
+    hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+    rate = check_probability("word_dropout", word_dropout)
+    ids = {name: check_int(name, value, minimum=0) for name, value in special_ids.items()}
+    for name, value in ids.items():
+        if value >= vocab_size and value != _SPECIAL[name]:
+            raise ValueError(f"{name}: expected a token id in [0, {vocab_size}) (the vocabulary), got {value}")
+    if max(ids.values()) >= vocab_size:
+        raise ValueError(f"vocab_size: expected more than {max(ids.values())}: the special tokens "
+                         f"({', '.join(f'{n}={v}' for n, v in ids.items())}) need ids in the vocabulary, got {vocab_size}")
+    seen: dict[int, str] = {}
+    for name, value in ids.items():
+        if value in seen:
+            raise ValueError(f"{name}: expected an id of its own, got {value}, which is {seen[value]}")
+        seen[value] = name
+    return vocab_size, embed_dim, hidden_dim, rate, ids
+
+
+def check_dropout_args(rate: Any, unk_id: Any, special_ids: Any) -> tuple[float, int, tuple[int, ...]]:
+    """``word_dropout``'s rate, ``<unk>`` id and protected ids, checked."""
+    rate = check_probability("rate", rate)
+    unk_id = check_int("unk_id", unk_id, minimum=0)
+    if not isinstance(special_ids, (list, tuple, np.ndarray)):
+        raise ArgumentTypeError(f"special_ids: expected a sequence of token ids, got {special_ids!r}")
+    ids = tuple(check_int("special_ids", i, minimum=0) for i in special_ids)
+    return rate, unk_id, ids
+
+
+def check_token_ids(name: str, values: np.ndarray) -> None:
+    """Reject an array that is not made of non-negative integer ids (any shape)."""
+    if values.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"{name}: expected integer token ids, got dtype {values.dtype}")
+    if values.size and values.min() < 0:
+        raise ValueError(f"{name}: expected non-negative token ids, got {int(values.min())}")
 
 
 def text_model_config(model: Any) -> dict[str, Any]:
@@ -111,6 +167,7 @@ def decode_loop(
     then on, and the loop stops when all have.
     """
     max_length = check_positive_int("max_length", max_length)
+    allow_unk = check_flag("allow_unk", allow_unk)
     pad_id, eos_id = model.pad_id, model.eos_id
     banned = [pad_id, model.bos_id] + ([] if allow_unk else [model.unk_id])
     out = np.full((n, max_length), pad_id, dtype=np.int64)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from vaelib import metrics
-from vaelib._checks import check_positive_int
+from vaelib._checks import check_positive_int, check_seed
 from vaelib._text import check_sequences
 from vaelib.data import pad_batch
 
@@ -52,7 +52,7 @@ def evaluate_sentences(model: Any, sequences: Any, batch_size: int, k: int, seed
     batch_size = check_positive_int("batch_size", batch_size)
     k = check_positive_int("k", k)
     chunk_size = check_positive_int("chunk_size", chunk_size)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     sums = np.zeros(3)  # nll, reconstruction, kl
     mus, n_tokens = [], 0
     for start in range(0, len(seqs), batch_size):

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from vaelib import metrics
+from vaelib._checks import check_path
 from vaelib._files import file_sha256
 
 __all__ = [
@@ -60,7 +61,7 @@ class ReferenceModelError(ValueError):
 def reference_dir(directory: str | os.PathLike[str] | None = None) -> Path:
     """The folder to read: ``directory``, else ``$VAELIB_REFERENCE_DIR``, else the shipped one."""
     if directory is not None:
-        return Path(directory)
+        return check_path("directory", directory)
     env = os.environ.get(ENV_DIR, "").strip()
     return Path(env).expanduser() if env else REFERENCE_DIR
 

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Union
 
+from vaelib._checks import check_beta
+
 __all__ = ["Schedule", "constant", "linear", "logistic", "cyclical", "as_schedule"]
 
 Schedule = Callable[[int], float]
@@ -103,10 +105,5 @@ def as_schedule(beta: Union[float, Schedule]) -> Schedule:
 
     Raises a one-line error for anything else, or for a negative constant.
     """
-    if callable(beta):
-        return beta
-    if isinstance(beta, (int, float)) and not isinstance(beta, bool):
-        if beta < 0 or math.isnan(beta):
-            raise ValueError(f"beta: expected a non-negative number or a schedule, got {beta}")
-        return constant(float(beta))
-    raise TypeError(f"beta: expected a number or a schedule (callable step -> float), got {type(beta).__name__}")
+    beta = check_beta(beta)
+    return beta if callable(beta) else constant(beta)

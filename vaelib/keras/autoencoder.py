@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import AE_LOSSES, autoencoder_config, check_noise_std
+from vaelib._checks import AE_LOSSES, autoencoder_config, check_noise_std, check_optional_seed, check_positive_int
 from vaelib.keras._backend import keras
 from vaelib.keras.train import TrainableModel
-from vaelib.keras.utils import as_tensor, to_numpy, validate_images
+from vaelib.keras.utils import as_tensor, float_tensor, to_numpy, validate_images
 
 ops = keras.ops
 layers = keras.layers
@@ -101,14 +101,12 @@ class Autoencoder(TrainableModel):
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any) -> Any:
         """Codes z = f(x), shape (B, latent_dim)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return self.encoder(ops.reshape(as_tensor(x), (-1, PIXELS)))
 
     def decode(self, z: Any) -> Any:
         """Decoder output g(z), shape (B, 28, 28): logits for ``"bce"``, pixels for ``"mse"``."""
-        z = as_tensor(z)
-        if len(z.shape) != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
+        z = float_tensor("z", z, shape=(None, self.latent_dim), nonempty=True, dtype="float32")
         return ops.reshape(self.decoder(z), (-1, 28, 28))
 
     def pixel_means(self, decoded: Any) -> Any:
@@ -141,19 +139,20 @@ class Autoencoder(TrainableModel):
         compares with the clean ones. Unvalidated: ``fit`` checks the data once.
         """
         del beta
-        inputs = corrupt(x, self.noise_std, seed=self.noise) if training and self.noise_std > 0 else x
+        inputs = _add_noise(x, self.noise_std, self.noise) if training and self.noise_std > 0 else x
         rec = ops.mean(self.reconstruction_loss(x, self(inputs)))
         return {"loss": rec, "reconstruction": rec}
 
     # -- NumPy conveniences for notebooks -------------------------------------------
     def reconstruct(self, x: Any) -> np.ndarray:
         """Reconstructed images g(f(x)) as NumPy (B, 28, 28) (pixel means for ``"bce"``)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return to_numpy(self.pixel_means(self(as_tensor(x))))
 
     def reconstruction_error(self, x: Any, batch_size: int = 2000) -> np.ndarray:
         """Per-example reconstruction loss of clean inputs (no corruption), as NumPy (B,)."""
         validate_images("x", x, unit_range=self.loss_type == "bce")
+        batch_size = check_positive_int("batch_size", batch_size)
         x = as_tensor(x)
         parts = [to_numpy(self.reconstruction_loss(x[i : i + batch_size], self(x[i : i + batch_size])))
                  for i in range(0, int(x.shape[0]), batch_size)]
@@ -182,8 +181,15 @@ def corrupt(x: Any, noise_std: float, seed: int | keras.random.SeedGenerator | N
     tensor
         Noisy images, same shape, values in [0, 1].
     """
+    validate_images("x", x)
     noise_std = check_noise_std(noise_std)
-    x = as_tensor(x)
+    if not isinstance(seed, keras.random.SeedGenerator):
+        seed = check_optional_seed(seed)
+    return _add_noise(as_tensor(x), noise_std, seed)
+
+
+def _add_noise(x: Any, noise_std: float, seed: int | keras.random.SeedGenerator | None) -> Any:
+    """The corruption itself, unchecked (the training step calls it on every batch, traced)."""
     if noise_std == 0:
         return x
     noise = keras.random.normal(ops.shape(x), seed=seed, dtype=x.dtype)

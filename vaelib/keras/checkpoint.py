@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vaelib._checkpoints import check_kind, checkpoint_format, wrong_format_error
+from vaelib._checkpoints import check_kind, check_load_args, check_save_path, checkpoint_format, wrong_format_error
+from vaelib._checks import check_vaelib_model
 from vaelib._docs import shared_doc
 from vaelib._files import atomic_path
 from vaelib.keras._backend import keras
@@ -29,6 +30,8 @@ def save_checkpoint(model: keras.Model, path: str | os.PathLike[str]) -> Path:
     pathlib.Path
         The path written.
     """
+    check_vaelib_model(model)
+    path = check_save_path(path)
     if not str(path).endswith(".keras"):
         raise ValueError(f"path: Keras checkpoints must end in '.keras', got {str(path)!r}")
     with atomic_path(path) as tmp:
@@ -38,8 +41,7 @@ def save_checkpoint(model: keras.Model, path: str | os.PathLike[str]) -> Path:
 
 @shared_doc("keras")
 def load_checkpoint(path: str | os.PathLike[str], kind: type | None = None) -> keras.Model:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"path: no checkpoint at {path}")
+    path = check_load_args(path, kind)
     found = checkpoint_format(path)
     if found != "keras":
         raise wrong_format_error(path, "keras", found, "not a .keras archive")

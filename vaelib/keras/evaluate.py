@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import check_positive_int, check_same_shape
+from vaelib._checks import check_image_vae, check_optional_seed, check_positive_int
 from vaelib._docs import shared_doc
 from vaelib.keras._backend import keras
-from vaelib.keras.losses import log_normal_pdf, reparameterize
+from vaelib.keras.kernels import log_normal_pdf, reparameterize
 from vaelib.keras.models import VAE
-from vaelib.keras.utils import as_tensor, to_numpy, validate_images
+from vaelib.keras.utils import as_tensor, float_tensor, to_numpy, validate_images
 
 ops = keras.ops
 
@@ -70,6 +70,7 @@ def iwae_bound(
     tensor, shape (N,)
         The bound for each example.
     """
+    check_image_vae(model)
     k = check_positive_int("k", k)
     chunk_size = check_positive_int("chunk_size", chunk_size)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -77,8 +78,8 @@ def iwae_bound(
     x = as_tensor(x)
     n, d = x.shape[0], model.latent_dim
     if eps is not None:
-        eps = as_tensor(eps)
-        check_same_shape("eps", eps.shape, (k, n, d))
+        eps = float_tensor("eps", eps, shape=(k, n, d), dtype="float32")
+    seed = check_optional_seed(seed)
     noise_source = keras.random.SeedGenerator(seed) if seed is not None else model.noise
     out = []
     for start in range(0, n, batch_size):
@@ -97,7 +98,9 @@ def iwae_bound(
 
 def encode_dataset(model: VAE, x: Any, *, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means and log-variances of a whole data set, as NumPy arrays (N, D)."""
-    validate_images("x", x, unit_range=False)
+    check_image_vae(model)
+    validate_images("x", x, unit_range=model.likelihood == "bernoulli")
+    batch_size = check_positive_int("batch_size", batch_size)
     mus, logvars = [], []
     for start in range(0, len(x), batch_size):
         mu, logvar = model.encoder(as_tensor(x[start : start + batch_size]))
@@ -108,7 +111,11 @@ def encode_dataset(model: VAE, x: Any, *, batch_size: int = 1000) -> tuple[np.nd
 
 @shared_doc("keras")
 def evaluate(model: VAE, x: Any, *, k: int | None = None, batch_size: int = 500, seed: int | None = 0) -> dict[str, float]:
+    check_image_vae(model)
     validate_images("x", x, unit_range=model.likelihood == "bernoulli")
+    k = None if k is None else check_positive_int("k", k)
+    batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_optional_seed(seed)
     noise = keras.random.SeedGenerator(seed) if seed is not None else model.noise
     sums = np.zeros(3)
     for start in range(0, len(x), batch_size):

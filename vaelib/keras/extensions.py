@@ -13,16 +13,16 @@ from typing import Any, Union
 
 import numpy as np
 
-from vaelib._checks import check_positive_int, check_same_shape
+from vaelib._checks import check_beta, check_positive_int
 from vaelib._docs import shared_doc
 from vaelib._fit import prepare_conditional_fit
 from vaelib._labels import check_labels
 from vaelib._types import ELBOTerms, History
 from vaelib.keras._backend import keras
-from vaelib.keras.losses import gaussian_kl, reparameterize
+from vaelib.keras.kernels import gaussian_kl, reparameterize
 from vaelib.keras.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _CONV_CHANNELS, _ImageModel, _NETWORKS
 from vaelib.keras.train import run_fit
-from vaelib.keras.utils import seed_fit_run, as_tensor, to_numpy, validate_images
+from vaelib.keras.utils import as_tensor, float_tensor, seed_fit_run, to_numpy, validate_images
 from vaelib.schedules import Schedule
 
 ops = keras.ops
@@ -96,14 +96,12 @@ class ConditionalVAE(_ImageModel):
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any, y: Any) -> tuple[Any, Any]:
         """Posterior parameters ``(mu, logvar)`` of q(z | x, y), each (B, latent_dim)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return self.encoder(as_tensor(x), self.one_hot(y, len(x)))
 
     def decode(self, z: Any, y: Any) -> Any:
         """Decoder output for latents z (B, latent_dim) and labels y (B,)."""
-        z = as_tensor(z)
-        if len(z.shape) != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
+        z = self._latent(z)
         return self.decoder(ops.concatenate([z, self.one_hot(y, z.shape[0])], axis=1))
 
     def _conditional_terms(self, x: Any, y_hot: Any, beta: Any, eps: Any = None) -> ELBOTerms:
@@ -120,6 +118,7 @@ class ConditionalVAE(_ImageModel):
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         y_hot = self.one_hot(y, len(x))
         x = as_tensor(x)
+        beta = check_beta(beta, schedule_ok=False)
         return self._conditional_terms(x, y_hot, beta, self._check_eps(eps, x.shape[0]))
 
     def loss_terms(self, batch: Any, beta: Any, training: bool = False) -> dict[str, Any]:
@@ -144,7 +143,7 @@ class ConditionalVAE(_ImageModel):
     # -- NumPy conveniences for notebooks -------------------------------------------
     def reconstruct(self, x: Any, y: Any) -> np.ndarray:
         """Pixel means E[x | z = mu(x, y), y] as a NumPy array (B, 28, 28)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         labels = check_labels("y", to_numpy(y), self.num_classes, len(x))
         return to_numpy(self.pixel_means(self(as_tensor(x), labels)))
 
@@ -177,7 +176,7 @@ def fit_conditional(
 ) -> History:
     labels, val_labels = prepare_conditional_fit(
         model, x_train, y_train, x_val, y_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-        binarize=binarize, seed=seed, validate_images=validate_images, to_numpy=to_numpy,
+        beta=beta, verbose=verbose, binarize=binarize, seed=seed, validate_images=validate_images, to_numpy=to_numpy,
         seed_everything=functools.partial(seed_fit_run, model))
     model.binarize = binarize
     x_train = np.asarray(to_numpy(x_train), dtype=np.float32)
@@ -252,9 +251,8 @@ class IWAE(VAE):
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         x = as_tensor(x)
         if eps is not None:
-            eps = as_tensor(eps)
-            check_same_shape("eps", eps.shape, (self.k, x.shape[0], self.latent_dim))
-        return self._iwae_terms(x, beta, eps)[0]
+            eps = float_tensor("eps", eps, shape=(self.k, x.shape[0], self.latent_dim), dtype="float32")
+        return self._iwae_terms(x, check_beta(beta, schedule_ok=False), eps)[0]
 
     def loss_terms(self, x: Any, beta: Any, training: bool = False) -> dict[str, Any]:
         """``loss`` = minus the batch-mean IWAE bound; ``log_likelihood`` and ``kl`` of one sample, for logging."""

@@ -10,7 +10,7 @@ from vaelib._gaps import check_gap_args, measure_gaps
 from vaelib._docs import shared_doc
 from vaelib.keras._backend import keras, tf
 from vaelib.keras.evaluate import encode_dataset, iwae_bound
-from vaelib.keras.losses import gaussian_kl, reparameterize
+from vaelib.keras.kernels import gaussian_kl, reparameterize
 from vaelib.keras.models import VAE
 from vaelib.keras.utils import as_tensor, to_numpy, validate_images
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import check_positive_int, check_same_shape, image_model_config
+from vaelib._checks import check_beta, check_optional_seed, check_positive_int, image_model_config, network_sizes
 from vaelib._docs import shared_doc
 from vaelib._types import ELBOTerms
 from vaelib.keras._backend import keras
-from vaelib.keras.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
+from vaelib.keras.kernels import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
 from vaelib.keras.train import TrainableModel
-from vaelib.keras.utils import as_tensor, to_numpy, validate_images
+from vaelib.keras.utils import as_tensor, float_tensor, to_numpy, validate_images
 
 ops = keras.ops
 layers = keras.layers
@@ -32,6 +32,7 @@ class MLPEncoder(layers.Layer):
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        latent_dim, hidden_dim = network_sizes(latent_dim, hidden_dim)
         self.hidden = layers.Dense(hidden_dim, activation="relu", name="hidden")
         self.mu = layers.Dense(latent_dim, name="mu")
         self.logvar = layers.Dense(latent_dim, name="logvar")
@@ -46,6 +47,7 @@ class MLPDecoder(layers.Layer):
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        latent_dim, hidden_dim = network_sizes(latent_dim, hidden_dim)
         self.hidden = layers.Dense(hidden_dim, activation="relu", name="hidden")
         self.out = layers.Dense(PIXELS, name="out")
 
@@ -58,6 +60,7 @@ class ConvEncoder(layers.Layer):
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        latent_dim, hidden_dim = network_sizes(latent_dim, hidden_dim)
         c1, c2 = _CONV_CHANNELS
         # "same" padding with kernel 4 and stride 2 pads one pixel on each side, like torch's padding=1.
         self.conv1 = layers.Conv2D(c1, 4, strides=2, padding="same", activation="relu", name="conv1")
@@ -77,6 +80,7 @@ class ConvDecoder(layers.Layer):
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        latent_dim, hidden_dim = network_sizes(latent_dim, hidden_dim)
         c1, c2 = _CONV_CHANNELS
         self.hidden = layers.Dense(hidden_dim, activation="relu", name="hidden")
         self.project = layers.Dense(7 * 7 * c2, activation="relu", name="project")
@@ -131,15 +135,18 @@ class _ImageModel(TrainableModel):
 
     def _prior_draw(self, n: int, seed: int | None) -> Any:
         """n draws z ~ N(0, I): seeded, or from the model's own noise generator."""
+        seed = check_optional_seed(seed)
         return keras.random.normal((n, self.latent_dim), seed=seed if seed is not None else self.noise)
+
+    def _latent(self, z: Any, name: str = "z") -> Any:
+        """Latent codes as a float32 tensor (B, latent_dim), finite, B >= 1."""
+        return float_tensor(name, z, shape=(None, self.latent_dim), nonempty=True, dtype="float32")
 
     def _check_eps(self, eps: Any, batch: int) -> Any:
         """The reparameterization noise as a tensor of shape (batch, latent_dim), or None."""
         if eps is None:
             return None
-        eps = as_tensor(eps)
-        check_same_shape("eps", eps.shape, (batch, self.latent_dim))
-        return eps
+        return float_tensor("eps", eps, shape=(batch, self.latent_dim), dtype="float32")
 
 
 @shared_doc("keras")
@@ -168,15 +175,12 @@ class VAE(_ImageModel):
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any) -> tuple[Any, Any]:
         """Posterior parameters ``(mu, logvar)``, each (B, latent_dim)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return self.encoder(as_tensor(x))
 
     def decode(self, z: Any) -> Any:
         """Decoder output for latents z (B, latent_dim): logits (Bernoulli) or means (Gaussian)."""
-        z = as_tensor(z)
-        if len(z.shape) != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
-        return self.decoder(z)
+        return self.decoder(self._latent(z))
 
     def elbo_terms(self, x: Any, beta: Any = 1.0, eps: Any = None) -> ELBOTerms:
         """The ELBO per example for a batch of images that is already a tensor (unvalidated).
@@ -196,7 +200,7 @@ class VAE(_ImageModel):
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         x = as_tensor(x)
-        return self.elbo_terms(x, beta, self._check_eps(eps, x.shape[0]))
+        return self.elbo_terms(x, check_beta(beta, schedule_ok=False), self._check_eps(eps, x.shape[0]))
 
     def loss_terms(self, x: Any, beta: Any, training: bool = False) -> dict[str, Any]:
         """Batch means for training: the loss to minimise (``-ELBO_beta``) and what to log.
@@ -218,7 +222,7 @@ class VAE(_ImageModel):
     # -- NumPy conveniences for notebooks -------------------------------------------
     def reconstruct(self, x: Any) -> np.ndarray:
         """Pixel means E[x | z = mu(x)] as a NumPy array (B, 28, 28)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return to_numpy(self.pixel_means(self(as_tensor(x))))
 
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:

@@ -14,17 +14,18 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vaelib._checks import check_positive_int
+from vaelib._checks import check_flag, check_int, check_optional_seed, check_positive_int, check_positive_number, check_seed
 from vaelib._docs import shared_doc
 from vaelib._fit import prepare_text_fit
 from vaelib._text_eval import EVALUATE_TEXT_DOC, evaluate_sentences
-from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens, decode_loop, text_model_config
+from vaelib._text import (BOS, EOS, PAD, UNK, check_dropout_args, check_sentence, check_text_model, check_token_ids,
+                          check_tokens, decode_loop, text_model_args, text_model_config)
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length
 from vaelib.keras._backend import keras, tf
-from vaelib.keras.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
+from vaelib.keras.kernels import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
 from vaelib.keras.train import TrainableModel, run_fit
-from vaelib.keras.utils import seed_fit_run, to_numpy
+from vaelib.keras.utils import float_tensor, is_symbolic, tensor_values, seed_fit_run, to_numpy
 
 ops = keras.ops
 layers = keras.layers
@@ -74,14 +75,21 @@ def word_dropout(
     tensor of int
         Same shape and dtype as ``tokens``.
     """
-    rate = check_rate(rate)
-    if isinstance(tokens, np.ndarray) or isinstance(tokens, (list, tuple)):
-        arr = np.asarray(tokens)
-        if not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"tokens: expected integer token ids, got dtype {arr.dtype}")
-        tokens = ops.convert_to_tensor(arr.astype(np.int64))
-    elif not tf.as_dtype(tokens.dtype).is_integer:
-        raise TypeError(f"tokens: expected integer token ids, got dtype {tokens.dtype}")
+    rate, unk_id, special_ids = check_dropout_args(rate, unk_id, special_ids)
+    if is_symbolic(tokens):  # traced: no values to check yet, only the dtype
+        if not tf.as_dtype(tokens.dtype).is_integer:
+            raise TypeError(f"tokens: expected integer token ids, got dtype {tokens.dtype}")
+    else:
+        values = tensor_values("tokens", tokens, "an array of token ids")
+        check_token_ids("tokens", values)
+        tokens = tokens if tf.is_tensor(tokens) else ops.convert_to_tensor(values.astype(np.int64))
+    if seed is not None and not isinstance(seed, keras.random.SeedGenerator):
+        seed = check_seed(seed)
+    return _drop_words(tokens, rate, unk_id, special_ids, seed)
+
+
+def _drop_words(tokens: Any, rate: float, unk_id: int, special_ids: Sequence[int], seed: Any) -> Any:
+    """Word dropout itself, unchecked (the traced training step calls it on every batch)."""
     if rate == 0.0:
         return tokens
     special = ops.zeros_like(tokens, dtype="bool")
@@ -141,11 +149,10 @@ class _TextModel(TrainableModel):
     def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, word_dropout: float,
                  pad_id: int, bos_id: int, eos_id: int, unk_id: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
-        self.embed_dim = check_positive_int("embed_dim", embed_dim)
-        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
-        self.word_dropout_rate = check_rate(word_dropout)
-        self.pad_id, self.bos_id, self.eos_id, self.unk_id = pad_id, bos_id, eos_id, unk_id
+        vocab_size, embed_dim, hidden_dim, self.word_dropout_rate, ids = text_model_args(
+            vocab_size, embed_dim, hidden_dim, word_dropout, pad_id=pad_id, bos_id=bos_id, eos_id=eos_id, unk_id=unk_id)
+        self.vocab_size, self.embed_dim, self.hidden_dim = vocab_size, embed_dim, hidden_dim
+        self.pad_id, self.bos_id, self.eos_id, self.unk_id = ids["pad_id"], ids["bos_id"], ids["eos_id"], ids["unk_id"]
         self.config = text_model_config(self)  # the constructor's arguments: what a checkpoint rebuilds from
         self.free_bits = 0.0  # nats per latent dimension; fit_text sets it
         self.embedding = layers.Embedding(vocab_size, embed_dim, name="embedding")
@@ -166,8 +173,7 @@ class _TextModel(TrainableModel):
         inputs = ops.concatenate([bos, tokens[:, :-1]], axis=1)
         inputs = ops.where(ops.equal(tokens, self.pad_id), ops.full_like(inputs, self.pad_id), inputs)
         if rate > 0:
-            inputs = word_dropout(inputs, rate, unk_id=self.unk_id,
-                                  special_ids=(self.pad_id, self.bos_id, self.eos_id), seed=self.noise)
+            inputs = _drop_words(inputs, rate, self.unk_id, (self.pad_id, self.bos_id, self.eos_id), self.noise)
         return inputs
 
     def _initial_state(self, z: Any, batch: Any) -> Any:
@@ -201,7 +207,8 @@ class SentenceVAE(_TextModel):
                  word_dropout: float = 0.0, pad_id: int = PAD, bos_id: int = BOS, eos_id: int = EOS,
                  unk_id: int = UNK, **kwargs: Any) -> None:
         super().__init__(vocab_size, embed_dim, hidden_dim, word_dropout, pad_id, bos_id, eos_id, unk_id, **kwargs)
-        self.latent_dim = check_positive_int("latent_dim", latent_dim)
+        self.latent_dim = latent_dim = check_positive_int("latent_dim", latent_dim)
+        hidden_dim = self.hidden_dim
         self.config["latent_dim"] = self.latent_dim
         self.encoder_rnn = _GRU(hidden_dim, return_sequences=True, reset_after=True, name="encoder_rnn")
         self.to_mu = layers.Dense(latent_dim, name="to_mu")
@@ -228,13 +235,8 @@ class SentenceVAE(_TextModel):
         return ops.tanh(self.latent_to_hidden(z))
 
     def _check_z(self, z: Any, batch: int | None = None, name: str = "z") -> Any:
-        arr = np.asarray(to_numpy(z), dtype=np.float32)
-        want = (batch if batch is not None else arr.shape[0] if arr.ndim else -1, self.latent_dim)
-        if arr.ndim != 2 or arr.shape != want or arr.shape[0] == 0:
-            raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
-        if np.isnan(arr).any():
-            raise ValueError(f"{name}: contains NaN values")
-        return ops.convert_to_tensor(arr)
+        """Latent codes (batch, latent_dim) as a finite float32 tensor."""
+        return float_tensor(name, z, shape=(batch, self.latent_dim), nonempty=True, dtype="float32")
 
     def _nll_and_posterior(self, tokens: Any, eps: Any, rate: float) -> tuple:
         mu, logvar = self._encode(tokens)
@@ -281,7 +283,7 @@ class SentenceVAE(_TextModel):
     def log_weights(self, tokens: Any, eps: Any) -> Any:
         """Importance log-weights ``log p(x|z) + log p(z) - log q(z|x)`` for noise eps (K, B, D)."""
         tokens = self._tokens(tokens)
-        eps = ops.convert_to_tensor(np.asarray(eps, dtype=np.float32))
+        eps = float_tensor("eps", eps, shape=(None, int(tokens.shape[0]), self.latent_dim), nonempty=True, dtype="float32")
         mu, logvar = _graph_encode(self, tokens)
         k, b = int(eps.shape[0]), int(tokens.shape[0])
         z = reparameterize(mu, logvar, eps)  # (K, B, D)
@@ -304,8 +306,10 @@ class RNNLanguageModel(_TextModel):
         return self.sentence_nll(tokens, None)
 
     def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
-        """The exact log-likelihood per sentence, as ``ELBOTerms`` with a zero KL (eps unused)."""
-        ll = -_graph_nll(self, self._tokens(tokens), None)
+        """The exact log-likelihood per sentence, as ``ELBOTerms`` with a zero KL (``eps``: None or (B, 0))."""
+        tokens = self._tokens(tokens)
+        _no_latent_noise(eps, int(tokens.shape[0]))
+        ll = -_graph_nll(self, tokens, None)
         return ELBOTerms(ll, ll, ops.zeros_like(ll))
 
     def loss_terms(self, tokens: Any, beta: Any = 1.0, training: bool = False) -> dict[str, Any]:
@@ -318,6 +322,12 @@ class RNNLanguageModel(_TextModel):
 def _check_vae(model: Any, what: str) -> None:
     if not isinstance(model, SentenceVAE):
         raise TypeError(f"model: {what} needs a SentenceVAE, got {type(model).__name__}")
+
+
+def _no_latent_noise(eps: Any, batch: int) -> None:
+    """A language model has no latent code: its noise is None or empty, (batch, 0)."""
+    if eps is not None:
+        float_tensor("eps", eps, shape=(batch, 0))
 
 
 def _decode(model: _TextModel, state: Any, max_length: int, temperature: float | None,
@@ -347,11 +357,10 @@ def sample_decode(model: SentenceVAE, z: Any, max_length: int = 30, temperature:
     Same arguments and result as :func:`greedy_decode`, plus ``temperature`` (> 0) and ``seed``.
     """
     _check_vae(model, "sample_decode")
-    if not temperature > 0:
-        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    temperature = check_positive_number("temperature", temperature)
     z = model._check_z(z)
-    return _decode(model, model._initial_state(z, 0), max_length, float(temperature), np.random.default_rng(seed),
-                   allow_unk)
+    rng = np.random.default_rng(check_optional_seed(seed))
+    return _decode(model, model._initial_state(z, 0), max_length, temperature, rng, allow_unk)
 
 
 def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: float = 1.0,
@@ -360,8 +369,11 @@ def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: f
 
     ``greedy=True`` decodes each prior draw greedily (a language model then repeats one sentence).
     """
+    check_text_model(model)
     n = check_positive_int("n", n)
-    rng = np.random.default_rng(seed)
+    temperature = check_positive_number("temperature", temperature)
+    greedy = check_flag("greedy", greedy)
+    rng = np.random.default_rng(check_optional_seed(seed))
     if isinstance(model, SentenceVAE):
         z = rng.standard_normal((n, model.latent_dim)).astype(np.float32)
         state = model._initial_state(model._check_z(z), n)
@@ -369,20 +381,18 @@ def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: f
         state = model._initial_state(None, n)
     else:
         raise TypeError(f"model: expected a SentenceVAE or RNNLanguageModel, got {type(model).__name__}")
-    if not greedy and not temperature > 0:
-        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
-    return _decode(model, state, max_length, None if greedy else float(temperature), rng, allow_unk)
+    return _decode(model, state, max_length, None if greedy else temperature, rng, allow_unk)
 
 
 @shared_doc("keras")
 def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30,
              allow_unk: bool = True) -> np.ndarray:
     _check_vae(model, "homotopy")
-    steps = check_positive_int("steps", steps)
-    if steps < 2:
-        raise ValueError(f"steps: expected an integer >= 2, got {steps}")
-    mu_a = to_numpy(model.encode([np.asarray(tokens_a)])[0])
-    mu_b = to_numpy(model.encode([np.asarray(tokens_b)])[0])
+    steps = check_int("steps", steps, minimum=2)
+    ends = [check_sentence(name, tokens, model.vocab_size, model.pad_id)
+            for name, tokens in (("tokens_a", tokens_a), ("tokens_b", tokens_b))]
+    mu_a = to_numpy(model.encode(ends[:1])[0])
+    mu_b = to_numpy(model.encode(ends[1:])[0])
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     return greedy_decode(model, (1 - t) * mu_a + t * mu_b, max_length, allow_unk)
 
@@ -390,6 +400,7 @@ def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, m
 # -- evaluation ---------------------------------------------------------------------------
 def evaluate_text(model: _TextModel, sequences: Any, batch_size: int = 64, k: int = 10, seed: int = 0,
                   chunk_size: int = 128) -> dict[str, float]:
+    check_text_model(model)
     return evaluate_sentences(model, sequences, batch_size, k, seed, chunk_size,
                               is_vae=isinstance(model, SentenceVAE), to_numpy=to_numpy)
 
@@ -448,7 +459,8 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
         raises FloatingPointError naming the step.
     """
     train, valid, rate = prepare_text_fit(model, train_seqs, valid_seqs, epochs=epochs, batch_size=batch_size,
-                                          learning_rate=learning_rate, free_bits=free_bits, word_dropout=word_dropout,
+                                          learning_rate=learning_rate,
+        beta=beta, verbose=verbose, free_bits=free_bits, word_dropout=word_dropout,
                                           seed=seed, seed_everything=functools.partial(seed_fit_run, model))
     saved = (model.free_bits, model.word_dropout_rate)
     # Read when fit traces train_step (run_fit compiles afresh, so every call retraces).

@@ -157,9 +157,9 @@ def compile_model(model: TrainableModel, learning_rate: float) -> None:
     if optimizer is not None and model.optimizer is optimizer and model._vaelib_traced == traced:
         for variable in optimizer.variables:
             variable.assign(ops.zeros_like(variable))
-        optimizer.learning_rate = learning_rate
+        optimizer.learning_rate = float(learning_rate)
         return
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)
+    optimizer = keras.optimizers.Adam(learning_rate=float(learning_rate), epsilon=1e-8)
     model.compile(optimizer=optimizer, jit_compile=False)
     model._vaelib_optimizer, model._vaelib_traced = optimizer, traced
 
@@ -244,7 +244,7 @@ def fit(
         ``history.steps`` their number.
     """
     prepare_image_fit(model, x_train, x_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                      binarize=binarize, seed=seed, validate_images=validate_images,
+                      beta=beta, verbose=verbose, binarize=binarize, seed=seed, validate_images=validate_images,
                       seed_everything=functools.partial(seed_fit_run, model))
     model.binarize = binarize
     return run_fit(

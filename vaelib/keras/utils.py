@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import check_images, check_seed
+from vaelib._checks import ArgumentTypeError, check_vaelib_model, check_finite, check_images, check_seed, check_shape, user_array
 from vaelib.keras._backend import keras, tf
 
 __all__ = ["seed_everything", "to_numpy", "count_parameters"]
@@ -46,6 +46,7 @@ def to_numpy(x: Any) -> np.ndarray:
 
 def count_parameters(model: keras.Model) -> int:
     """Number of trainable parameters (the same count in both backends by design)."""
+    check_vaelib_model(model)
     return int(sum(np.prod(v.shape) for v in model.trainable_weights))
 
 
@@ -54,18 +55,52 @@ def as_tensor(x: Any, dtype: str = "float32") -> Any:
     return keras.ops.convert_to_tensor(x, dtype=dtype)
 
 
+def is_symbolic(x: Any) -> bool:
+    """Whether ``x`` is a graph tensor (inside ``tf.function`` or a functional model): no values to check."""
+    return isinstance(x, keras.KerasTensor) or (tf.is_tensor(x) and not hasattr(x, "numpy"))
+
+
+def tensor_values(name: str, x: Any, what: str) -> np.ndarray:
+    """The NumPy values of an eager tensor, a variable or any array-like (refusing text, None, ragged lists)."""
+    if isinstance(x, np.ndarray) or not (tf.is_tensor(x) or isinstance(x, keras.Variable)):
+        return user_array(name, x, what=what)
+    values = keras.ops.convert_to_numpy(x)
+    if values.dtype.kind not in "biuf":
+        raise ArgumentTypeError(f"{name}: expected {what}, got dtype {values.dtype}")
+    return values
+
+
 def validate_images(name: str, x: Any, *, unit_range: bool = True) -> None:
     """Reject ``x`` unless it is a float batch of 28x28 images (see :mod:`vaelib._checks`)."""
-    if isinstance(x, np.ndarray):  # NumPy's own reductions: no copy into a tensor
-        is_float = np.issubdtype(x.dtype, np.floating)
-        lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
-        has_nan = bool(np.isnan(x).any()) if is_float and x.size else False
-        check_images(name, x.shape, is_float, lo, hi, has_nan, unit_range=unit_range)
-        return
-    arr = tf.convert_to_tensor(x)
-    is_float = arr.dtype.is_floating
-    size = int(np.prod(arr.shape))
-    lo = float(keras.ops.min(arr)) if size else 0.0
-    hi = float(keras.ops.max(arr)) if size else 0.0
-    has_nan = bool(keras.ops.any(keras.ops.isnan(arr))) if is_float and size else False
-    check_images(name, tuple(arr.shape), is_float, lo, hi, has_nan, unit_range=unit_range)
+    values = tensor_values(name, x, "a batch of 28x28 images")
+    is_float, size = np.issubdtype(values.dtype, np.floating), values.size
+    lo, hi = (float(values.min()), float(values.max())) if size else (0.0, 0.0)
+    finite = bool(np.isfinite(values).all()) if is_float and size else True
+    has_nan = not finite and bool(np.isnan(values).any())
+    check_images(name, values.shape, is_float, lo, hi, has_nan, unit_range=unit_range,
+                 has_inf=not finite and not has_nan)
+
+
+def float_tensor(name: str, x: Any, *, shape: tuple[int | None, ...] | None = None, nonempty: bool = False,
+                 dtype: str | None = None) -> Any:
+    """``x`` as a floating-point tensor with finite values (and, if given, the expected shape).
+
+    An eager tensor is returned itself (a ``GradientTape`` keeps watching it) unless a cast
+    is needed; a graph tensor has no values yet, so only its static shape is checked.
+    Integer input becomes float32.
+    """
+    if is_symbolic(x):
+        static = tuple(x.shape) if x.shape.rank is not None else None
+        if shape is not None and static is not None:  # unknown sizes (None) are taken to fit
+            check_shape(name, tuple(-1 if s is None else s for s in static), shape)
+        return x
+    values = tensor_values(name, x, "an array of numbers")
+    if shape is not None:
+        check_shape(name, values.shape, shape, nonempty=nonempty)
+    if values.size and values.dtype.kind == "f" and not np.isfinite(values).all():
+        check_finite(name, bool(np.isnan(values).any()), True)
+    is_float = values.dtype.kind == "f"
+    want = dtype or (str(values.dtype) if is_float else "float32")
+    if tf.is_tensor(x) and x.dtype == want:
+        return x
+    return keras.ops.convert_to_tensor(x if tf.is_tensor(x) else values, dtype=want)

@@ -12,6 +12,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from vaelib._checks import check_vaelib_model, check_weights
 from vaelib.keras._backend import keras
 
 __all__ = ["export_weights", "import_weights"]
@@ -42,6 +43,7 @@ def export_weights(model: keras.Model) -> dict[str, np.ndarray]:
     dict of str to ndarray
         Keys like ``"encoder.hidden.kernel"``; ``vaelib.torch.import_weights`` reads them.
     """
+    check_vaelib_model(model)
     return {name: np.array(var.numpy(), dtype=np.float32) for name, var in _named_variables(model)}
 
 
@@ -57,19 +59,9 @@ def import_weights(model: keras.Model, weights: Mapping[str, np.ndarray]) -> ker
     keras.Model
         The same model, for chaining.
     """
+    check_vaelib_model(model)
     variables = dict(_named_variables(model))
-    missing = sorted(set(variables) - set(weights))
-    unexpected = sorted(set(weights) - set(variables))
-    if missing or unexpected:
-        parts = ([f"missing {missing[:3]}"] if missing else []) + ([f"unexpected {unexpected[:3]}"] if unexpected else [])
-        raise ValueError(f"weights: do not match the model's layers: {'; '.join(parts)}")
-    for key, var in sorted(variables.items()):
-        got = np.shape(weights[key])
-        if got != tuple(var.shape):
-            raise ValueError(
-                f"weights[{key!r}]: expected shape {tuple(var.shape)}, got {got} "
-                "(were the models built with the same latent_dim, hidden_dim and vocabulary?)"
-            )
+    check_weights(weights, {key: tuple(var.shape) for key, var in variables.items()})
     for key, var in variables.items():
         var.assign(np.asarray(weights[key], dtype=np.float32))
     return model

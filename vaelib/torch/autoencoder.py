@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelib._checks import AE_LOSSES, autoencoder_config, check_noise_std
-from vaelib.torch.utils import as_tensor, default_device, to_numpy, validate_images
+from vaelib._checks import AE_LOSSES, autoencoder_config, check_noise_std, check_optional_seed, check_positive_int
+from vaelib.torch.utils import as_tensor, default_device, float_tensor, to_numpy, validate_images
 
 __all__ = ["Autoencoder", "corrupt"]
 
@@ -97,14 +97,12 @@ class Autoencoder(nn.Module):
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any) -> torch.Tensor:
         """Codes z = f(x), shape (B, latent_dim)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return self.encoder(as_tensor(x, self.device).flatten(1))
 
     def decode(self, z: Any) -> torch.Tensor:
         """Decoder output g(z), shape (B, 28, 28): logits for ``"bce"``, pixels for ``"mse"``."""
-        z = as_tensor(z, self.device)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
+        z = float_tensor("z", z, self.device, shape=(None, self.latent_dim), nonempty=True, dtype=torch.float32)
         return self.decoder(z).view(-1, 28, 28)
 
     def pixel_means(self, decoded: torch.Tensor) -> torch.Tensor:
@@ -134,7 +132,7 @@ class Autoencoder(nn.Module):
         loss compares with the clean ones. Unvalidated: ``fit`` checks the data once.
         """
         del beta
-        inputs = corrupt(x, self.noise_std) if self.training and self.noise_std > 0 else x
+        inputs = _add_noise(x, self.noise_std, None) if self.training and self.noise_std > 0 else x
         decoded = self.decoder(self.encoder(inputs.flatten(1)))
         rec = self.reconstruction_loss(x, decoded).mean()
         return {"loss": rec, "reconstruction": rec}
@@ -149,6 +147,7 @@ class Autoencoder(nn.Module):
     def reconstruction_error(self, x: Any, batch_size: int = 2000) -> np.ndarray:
         """Per-example reconstruction loss of clean inputs (no corruption), as NumPy (B,)."""
         validate_images("x", x, unit_range=self.loss_type == "bce")
+        batch_size = check_positive_int("batch_size", batch_size)
         x = as_tensor(x, self.device)
         parts = [self.reconstruction_loss(xb, self.decode(self.encoder(xb.flatten(1)))) for xb in x.split(batch_size)]
         return to_numpy(torch.cat(parts))
@@ -176,14 +175,18 @@ def corrupt(x: Any, noise_std: float, seed: int | None = None) -> torch.Tensor:
     torch.Tensor
         Noisy images, same shape, values in [0, 1].
     """
+    validate_images("x", x)
     noise_std = check_noise_std(noise_std)
+    seed = check_optional_seed(seed)
     device = x.device if isinstance(x, torch.Tensor) else default_device()
     x = as_tensor(x, device)
+    gen = None if seed is None else torch.Generator(device=device).manual_seed(seed)
+    return _add_noise(x, noise_std, gen)
+
+
+def _add_noise(x: torch.Tensor, noise_std: float, gen: torch.Generator | None) -> torch.Tensor:
+    """The corruption itself, unchecked (training calls it on every batch)."""
     if noise_std == 0:
         return x
-    gen = None
-    if seed is not None:
-        gen = torch.Generator(device=device)
-        gen.manual_seed(int(seed))
-    noise = torch.randn(x.shape, generator=gen, device=device, dtype=x.dtype)
+    noise = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
     return (x + noise_std * noise).clamp(0.0, 1.0)

@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vaelib._checkpoints import check_kind, checkpoint_format, wrong_format_error
+from vaelib._checkpoints import check_kind, check_load_args, check_save_path, checkpoint_format, wrong_format_error
+from vaelib._checks import check_vaelib_model
 from vaelib._docs import shared_doc
 from vaelib._files import atomic_path
 from vaelib.torch.utils import default_device
@@ -37,6 +38,8 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     pathlib.Path
         The path written.
     """
+    check_vaelib_model(model)
+    path = check_save_path(path)
     config = getattr(model, "config", None)
     if not isinstance(config, dict):
         raise TypeError(f"model: expected a vaelib model with a config dict, got {type(model).__name__}")
@@ -48,8 +51,7 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike[str]) -> Path:
 
 @shared_doc("torch")
 def load_checkpoint(path: str | os.PathLike[str], kind: type | None = None) -> nn.Module:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"path: no checkpoint at {path}")
+    path = check_load_args(path, kind)
     found = checkpoint_format(path)
     if found == "keras":
         raise wrong_format_error(path, "torch", found)

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from vaelib._checks import check_positive_int, check_same_shape
+from vaelib._checks import check_image_vae, check_optional_seed, check_positive_int
 from vaelib._docs import shared_doc
-from vaelib.torch.losses import log_normal_pdf, reparameterize
+from vaelib.torch.kernels import log_normal_pdf, reparameterize
 from vaelib.torch.models import VAE
-from vaelib.torch.utils import as_tensor, to_numpy, validate_images
+from vaelib.torch.utils import as_tensor, float_tensor, to_numpy, validate_images
 
 __all__ = ["iwae_bound", "evaluate", "encode_dataset"]
 
@@ -73,6 +73,7 @@ def iwae_bound(
     Tensor, shape (N,)
         The bound for each example.
     """
+    check_image_vae(model)
     k = check_positive_int("k", k)
     chunk_size = check_positive_int("chunk_size", chunk_size)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -80,8 +81,8 @@ def iwae_bound(
     x = as_tensor(x, model.device)
     n, d = x.shape[0], model.latent_dim
     if eps is not None:
-        eps = as_tensor(eps, model.device)
-        check_same_shape("eps", eps.shape, (k, n, d))
+        eps = float_tensor("eps", eps, model.device, shape=(k, n, d), dtype=torch.float32)
+    seed = check_optional_seed(seed)
     gen = _generator(model, seed)
     was_training = model.training
     model.eval()
@@ -104,7 +105,9 @@ def iwae_bound(
 @torch.no_grad()
 def encode_dataset(model: VAE, x: Any, *, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means and log-variances of a whole data set, as NumPy arrays (N, D)."""
-    validate_images("x", x, unit_range=False)
+    check_image_vae(model)
+    validate_images("x", x, unit_range=model.likelihood == "bernoulli")
+    batch_size = check_positive_int("batch_size", batch_size)
     mus, logvars = [], []
     for start in range(0, len(x), batch_size):
         mu, logvar = model.encoder(as_tensor(x[start : start + batch_size], model.device))
@@ -116,7 +119,11 @@ def encode_dataset(model: VAE, x: Any, *, batch_size: int = 1000) -> tuple[np.nd
 @shared_doc("torch")
 @torch.no_grad()
 def evaluate(model: VAE, x: Any, *, k: int | None = None, batch_size: int = 500, seed: int | None = 0) -> dict[str, float]:
+    check_image_vae(model)
     validate_images("x", x, unit_range=model.likelihood == "bernoulli")
+    k = None if k is None else check_positive_int("k", k)
+    batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_optional_seed(seed)
     gen = _generator(model, seed)
     was_training = model.training
     model.eval()

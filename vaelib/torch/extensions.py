@@ -16,16 +16,16 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from vaelib._checks import check_positive_int, check_same_shape
+from vaelib._checks import check_beta, check_positive_int
 from vaelib._docs import shared_doc
 from vaelib._fit import prepare_conditional_fit
 from vaelib._labels import check_labels
 from vaelib._types import ELBOTerms, History
 from vaelib.schedules import Schedule
-from vaelib.torch.losses import gaussian_kl, reparameterize
+from vaelib.torch.kernels import gaussian_kl, reparameterize
 from vaelib.torch.models import PIXELS, VAE, ConvEncoder, MLPEncoder, _ImageModel, _NETWORKS
 from vaelib.torch.train import run_epochs
-from vaelib.torch.utils import as_tensor, seed_everything, to_numpy, validate_images
+from vaelib.torch.utils import as_tensor, float_tensor, seed_everything, to_numpy, validate_images
 
 __all__ = ["ConditionalVAE", "IWAE", "fit_conditional"]
 
@@ -108,14 +108,12 @@ class ConditionalVAE(_ImageModel):
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior parameters ``(mu, logvar)`` of q(z | x, y), each (B, latent_dim)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return self.encoder(as_tensor(x, self.device), self.one_hot(y, len(x)))
 
     def decode(self, z: Any, y: Any) -> torch.Tensor:
         """Decoder output for latents z (B, latent_dim) and labels y (B,)."""
-        z = as_tensor(z, self.device)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
+        z = self._latent(z)
         return self.decoder(torch.cat([z, self.one_hot(y, z.shape[0])], dim=1))
 
     def _conditional_terms(self, x: torch.Tensor, y_hot: torch.Tensor, beta: float,
@@ -133,6 +131,7 @@ class ConditionalVAE(_ImageModel):
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         y_hot = self.one_hot(y, len(x))
         x = as_tensor(x, self.device)
+        beta = check_beta(beta, schedule_ok=False)
         return self._conditional_terms(x, y_hot, beta, self._check_eps(eps, x.shape[0]))
 
     def loss_terms(self, batch: Any, beta: float) -> dict[str, torch.Tensor]:
@@ -154,7 +153,7 @@ class ConditionalVAE(_ImageModel):
     @torch.no_grad()
     def reconstruct(self, x: Any, y: Any) -> np.ndarray:
         """Pixel means E[x | z = mu(x, y), y] as a NumPy array (B, 28, 28)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return to_numpy(self.pixel_means(self(x, y)))
 
     @shared_doc("torch")
@@ -188,7 +187,7 @@ def fit_conditional(
 ) -> History:
     labels, val_labels = prepare_conditional_fit(
         model, x_train, y_train, x_val, y_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-        binarize=binarize, seed=seed, validate_images=validate_images, to_numpy=to_numpy,
+        beta=beta, verbose=verbose, binarize=binarize, seed=seed, validate_images=validate_images, to_numpy=to_numpy,
         seed_everything=seed_everything)
     device = model.device
     data, targets = as_tensor(x_train, device), torch.as_tensor(labels, device=device)
@@ -272,9 +271,8 @@ class IWAE(VAE):
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         x = as_tensor(x, self.device)
         if eps is not None:
-            eps = as_tensor(eps, self.device)
-            check_same_shape("eps", eps.shape, (self.k, x.shape[0], self.latent_dim))
-        return self._iwae_terms(x, beta, eps)[0]
+            eps = float_tensor("eps", eps, self.device, shape=(self.k, x.shape[0], self.latent_dim), dtype=torch.float32)
+        return self._iwae_terms(x, check_beta(beta, schedule_ok=False), eps)[0]
 
     def loss_terms(self, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor]:
         """``loss`` = minus the batch-mean IWAE bound; ``log_likelihood`` and ``kl`` of one sample, for logging."""

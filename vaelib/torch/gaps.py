@@ -10,7 +10,7 @@ import torch
 from vaelib._gaps import check_gap_args, measure_gaps
 from vaelib._docs import shared_doc
 from vaelib.torch.evaluate import encode_dataset, iwae_bound
-from vaelib.torch.losses import gaussian_kl, reparameterize
+from vaelib.torch.kernels import gaussian_kl, reparameterize
 from vaelib.torch.models import VAE
 from vaelib.torch.utils import as_tensor, to_numpy, validate_images
 

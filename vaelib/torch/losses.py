@@ -1,11 +1,21 @@
-"""Log-likelihoods and KL divergences, per example, in nats (PyTorch)."""
+"""Log-likelihoods and KL divergences, per example, in nats (PyTorch).
+
+Every function takes tensors or array-likes and refuses, in one line naming the argument,
+text, NaN or infinite values and shapes that do not fit together; the models train on the
+unchecked twins in ``vaelib.torch.kernels``.
+"""
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import torch
-import torch.nn.functional as F
+
+from vaelib._checks import check_nonnegative_number
+from vaelib._docs import shared_doc
+from vaelib._loss_args import loss_tensors
+from vaelib.torch import kernels
+from vaelib.torch.utils import float_tensor
 
 __all__ = [
     "gaussian_kl_per_dim",
@@ -17,81 +27,48 @@ __all__ = [
     "reparameterize",
 ]
 
-LOG_2PI = math.log(2.0 * math.pi)
+
+def _convert(name: str, value: Any, first: torch.Tensor | None) -> torch.Tensor:
+    return float_tensor(name, value, None if first is None else first.device)
 
 
+@shared_doc("torch")
 def gaussian_kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, 1)) for each latent dimension.
-
-    ``0.5 * (mu^2 + exp(logvar) - 1 - logvar)``, the closed form derived in chapter 2.
-    """
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+    mu, logvar = loss_tensors("gaussian_kl_per_dim", _convert, {"mu": mu, "logvar": logvar})
+    return kernels.gaussian_kl_per_dim(mu, logvar)
 
 
+@shared_doc("torch")
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(q || p) between a diagonal Gaussian and the standard normal, summed over the last axis.
-
-    Parameters
-    ----------
-    mu, logvar : Tensor, shape (..., D)
-        Mean and log-variance of q.
-
-    Returns
-    -------
-    Tensor, shape (...)
-        The KL divergence in nats, one per example.
-    """
-    return gaussian_kl_per_dim(mu, logvar).sum(-1)
+    mu, logvar = loss_tensors("gaussian_kl", _convert, {"mu": mu, "logvar": logvar})
+    return kernels.gaussian_kl(mu, logvar)
 
 
+@shared_doc("torch")
 def free_bits_kl(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
-    """The batch's KL with "free bits": each dimension's batch-mean KL is clamped below.
-
-    ``sum_d max(free_bits, mean_batch KL_d)`` (Kingma et al., 2016): a dimension below
-    ``free_bits`` nats costs nothing more, so the optimizer has no reason to shut it off.
-
-    Parameters
-    ----------
-    kl_per_dim : Tensor, shape (B, D)
-        Per-example, per-dimension KL.
-    free_bits : float
-        The floor, in nats per dimension (0 gives the plain batch-mean KL).
-
-    Returns
-    -------
-    Tensor
-        A scalar: the objective's KL term for the batch.
-    """
-    if free_bits < 0:
-        raise ValueError(f"free_bits: expected a non-negative number of nats, got {free_bits}")
-    return kl_per_dim.mean(0).clamp(min=free_bits).sum()
+    kl_per_dim, = loss_tensors("free_bits_kl", _convert, {"kl_per_dim": kl_per_dim})
+    return kernels.free_bits_kl(kl_per_dim, check_nonnegative_number("free_bits", free_bits))
 
 
+@shared_doc("torch")
 def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """log p(x | logits) under independent Bernoulli pixels, summed over all but the batch axis.
-
-    Computed from logits, which is exact where ``sigmoid`` would round to 0 or 1.
-    """
-    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    x, logits = loss_tensors("bernoulli_log_likelihood", _convert, {"x": x, "logits": logits})
+    return kernels.bernoulli_log_likelihood(x, logits)
 
 
+@shared_doc("torch")
 def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
-    """log N(x | mean, sigma^2) with one shared ``sigma = exp(log_sigma)``, summed per example."""
-    z = (x - mean) * torch.exp(-log_sigma)
-    per_pixel = -0.5 * z.pow(2) - log_sigma - 0.5 * LOG_2PI
-    return per_pixel.flatten(1).sum(1)
+    x, mean, log_sigma = loss_tensors("gaussian_log_likelihood", _convert, {"x": x, "mean": mean, "log_sigma": log_sigma})
+    return kernels.gaussian_log_likelihood(x, mean, log_sigma)
 
 
+@shared_doc("torch")
 def log_normal_pdf(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z | mu, diag(exp(logvar))), summed over the last axis."""
-    return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(-1)
+    z, mu, logvar = loss_tensors("log_normal_pdf", _convert, {"z": z, "mu": mu, "logvar": logvar})
+    return kernels.log_normal_pdf(z, mu, logvar)
 
 
+@shared_doc("torch")
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """A draw ``z = mu + exp(logvar / 2) * eps`` from N(mu, diag(exp(logvar))): the reparameterization trick.
-
-    The noise ``eps`` is standard normal, so z is a differentiable function of mu and logvar
-    (chapter 3). ``eps`` has mu's shape, or leading sample axes, (K, B, d) for (B, d), that
-    broadcast against it.
-    """
-    return mu + torch.exp(0.5 * logvar) * eps
+    mu, logvar, eps = loss_tensors("reparameterize", _convert, {"mu": mu, "logvar": logvar, "eps": eps})
+    return kernels.reparameterize(mu, logvar, eps)

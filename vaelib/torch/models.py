@@ -13,11 +13,11 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from vaelib._checks import check_positive_int, check_same_shape, image_model_config
+from vaelib._checks import check_beta, check_optional_seed, check_positive_int, image_model_config, network_sizes
 from vaelib._docs import shared_doc
 from vaelib._types import ELBOTerms
-from vaelib.torch.losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
-from vaelib.torch.utils import as_tensor, default_device, to_numpy, validate_images
+from vaelib.torch.kernels import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, reparameterize
+from vaelib.torch.utils import as_tensor, default_device, float_tensor, to_numpy, validate_images
 
 __all__ = ["MLPEncoder", "MLPDecoder", "ConvEncoder", "ConvDecoder", "VAE", "ELBOTerms"]
 
@@ -30,6 +30,7 @@ class MLPEncoder(nn.Module):
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400) -> None:
         super().__init__()
+        latent_dim, hidden_dim = network_sizes(latent_dim, hidden_dim)
         self.hidden = nn.Linear(PIXELS, hidden_dim)
         self.mu = nn.Linear(hidden_dim, latent_dim)
         self.logvar = nn.Linear(hidden_dim, latent_dim)
@@ -44,6 +45,7 @@ class MLPDecoder(nn.Module):
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400) -> None:
         super().__init__()
+        latent_dim, hidden_dim = network_sizes(latent_dim, hidden_dim)
         self.hidden = nn.Linear(latent_dim, hidden_dim)
         self.out = nn.Linear(hidden_dim, PIXELS)
 
@@ -56,6 +58,7 @@ class ConvEncoder(nn.Module):
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400) -> None:
         super().__init__()
+        latent_dim, hidden_dim = network_sizes(latent_dim, hidden_dim)
         c1, c2 = _CONV_CHANNELS
         self.conv1 = nn.Conv2d(1, c1, kernel_size=4, stride=2, padding=1)
         self.conv2 = nn.Conv2d(c1, c2, kernel_size=4, stride=2, padding=1)
@@ -76,6 +79,7 @@ class ConvDecoder(nn.Module):
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400) -> None:
         super().__init__()
+        latent_dim, hidden_dim = network_sizes(latent_dim, hidden_dim)
         c1, c2 = _CONV_CHANNELS
         self.hidden = nn.Linear(latent_dim, hidden_dim)
         self.project = nn.Linear(hidden_dim, 7 * 7 * c2)
@@ -132,6 +136,7 @@ class _ImageModel(nn.Module):
 
     def _prior_draw(self, n: int, seed: int | None) -> torch.Tensor:
         """n draws z ~ N(0, I), from a private generator (seeded, or fresh entropy)."""
+        seed = check_optional_seed(seed)
         gen = torch.Generator(device=self.device)
         if seed is not None:
             gen.manual_seed(seed)
@@ -139,13 +144,15 @@ class _ImageModel(nn.Module):
             gen.seed()
         return torch.randn(n, self.latent_dim, generator=gen, device=self.device)
 
+    def _latent(self, z: Any, name: str = "z") -> torch.Tensor:
+        """Latent codes as a float32 tensor (B, latent_dim) on the model's device, finite, B >= 1."""
+        return float_tensor(name, z, self.device, shape=(None, self.latent_dim), nonempty=True, dtype=torch.float32)
+
     def _check_eps(self, eps: Any, batch: int) -> torch.Tensor | None:
         """The reparameterization noise as a tensor of shape (batch, latent_dim), or None."""
         if eps is None:
             return None
-        eps = as_tensor(eps, self.device)
-        check_same_shape("eps", eps.shape, (batch, self.latent_dim))
-        return eps
+        return float_tensor("eps", eps, self.device, shape=(batch, self.latent_dim), dtype=torch.float32)
 
 
 @shared_doc("torch")
@@ -172,15 +179,12 @@ class VAE(_ImageModel):
     # -- the model -------------------------------------------------------------------
     def encode(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior parameters ``(mu, logvar)``, each (B, latent_dim)."""
-        validate_images("x", x, unit_range=False)
+        validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         return self.encoder(as_tensor(x, self.device))
 
     def decode(self, z: Any) -> torch.Tensor:
         """Decoder output for latents z (B, latent_dim): logits (Bernoulli) or means (Gaussian)."""
-        z = as_tensor(z, self.device)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z: expected shape (batch, {self.latent_dim}), got {tuple(z.shape)}")
-        return self.decoder(z)
+        return self.decoder(self._latent(z))
 
     def elbo_terms(self, x: torch.Tensor, beta: float = 1.0, eps: torch.Tensor | None = None) -> ELBOTerms:
         """The ELBO per example for a batch of images that is already a tensor (unvalidated).
@@ -200,7 +204,7 @@ class VAE(_ImageModel):
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
         validate_images("x", x, unit_range=self.likelihood == "bernoulli")
         x = as_tensor(x, self.device)
-        return self.elbo_terms(x, beta, self._check_eps(eps, x.shape[0]))
+        return self.elbo_terms(x, check_beta(beta, schedule_ok=False), self._check_eps(eps, x.shape[0]))
 
     def loss_terms(self, x: torch.Tensor, beta: float) -> dict[str, torch.Tensor]:
         """Batch means for training: the loss to minimise (``-ELBO_beta``) and what to log.

@@ -21,16 +21,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelib._checks import check_positive_int
+from vaelib._checks import (check_flag, check_int, check_optional_seed, check_positive_int, check_positive_number, check_seed,
+                            user_array)
 from vaelib._docs import shared_doc
 from vaelib._fit import prepare_text_fit
 from vaelib._text_eval import EVALUATE_TEXT_DOC, evaluate_sentences
-from vaelib._text import BOS, EOS, PAD, UNK, check_rate, check_tokens, decode_loop, text_model_config
+from vaelib._text import (BOS, EOS, PAD, UNK, check_dropout_args, check_sentence, check_text_model, check_token_ids,
+                          check_tokens, decode_loop, text_model_args, text_model_config)
 from vaelib._types import ELBOTerms, History
 from vaelib.data import batches_by_length
-from vaelib.torch.losses import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
+from vaelib.torch.kernels import free_bits_kl, gaussian_kl, gaussian_kl_per_dim, log_normal_pdf, reparameterize
 from vaelib.torch.train import run_epochs
-from vaelib.torch.utils import default_device, seed_everything, to_numpy
+from vaelib.torch.utils import default_device, float_tensor, seed_everything, to_numpy
 
 __all__ = [
     "SentenceVAE",
@@ -78,20 +80,26 @@ def word_dropout(
     Tensor of int64
         Same shape as ``tokens``.
     """
-    rate = check_rate(rate)
-    if not isinstance(tokens, torch.Tensor):
-        arr = np.asarray(tokens)
-        if not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"tokens: expected integer token ids, got dtype {arr.dtype}")
-        tokens = torch.as_tensor(arr, dtype=torch.int64)
-    elif tokens.is_floating_point():
-        raise TypeError(f"tokens: expected integer token ids, got dtype {tokens.dtype}")
+    rate, unk_id, special_ids = check_dropout_args(rate, unk_id, special_ids)
+    if isinstance(tokens, torch.Tensor):
+        check_token_ids("tokens", tokens.detach().cpu().numpy())
+    else:
+        values = user_array("tokens", tokens, what="an array of token ids")
+        check_token_ids("tokens", values)
+        tokens = torch.as_tensor(values, dtype=torch.int64)
+    if seed is not None and not isinstance(seed, torch.Generator):
+        seed = torch.Generator(device=tokens.device).manual_seed(check_seed(seed))
+    return _drop_words(tokens, rate, unk_id, special_ids, seed)
+
+
+def _drop_words(tokens: torch.Tensor, rate: float, unk_id: int, special_ids: Sequence[int],
+                generator: torch.Generator | None) -> torch.Tensor:
+    """Word dropout itself, unchecked (the decoder calls it on every training batch)."""
     if rate == 0.0:
         return tokens
     special = torch.zeros_like(tokens, dtype=torch.bool)
     for sid in special_ids:
         special |= tokens == sid
-    generator = torch.Generator(device=tokens.device).manual_seed(seed) if isinstance(seed, int) else seed
     drop = torch.rand(tokens.shape, generator=generator, device=tokens.device) < rate
     return torch.where(drop & ~special, torch.full_like(tokens, unk_id), tokens)
 
@@ -105,11 +113,10 @@ class _TextModel(nn.Module):
     def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, word_dropout: float,
                  pad_id: int, bos_id: int, eos_id: int, unk_id: int) -> None:
         super().__init__()
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
-        self.embed_dim = check_positive_int("embed_dim", embed_dim)
-        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
-        self.word_dropout_rate = check_rate(word_dropout)
-        self.pad_id, self.bos_id, self.eos_id, self.unk_id = pad_id, bos_id, eos_id, unk_id
+        vocab_size, embed_dim, hidden_dim, self.word_dropout_rate, ids = text_model_args(
+            vocab_size, embed_dim, hidden_dim, word_dropout, pad_id=pad_id, bos_id=bos_id, eos_id=eos_id, unk_id=unk_id)
+        self.vocab_size, self.embed_dim, self.hidden_dim = vocab_size, embed_dim, hidden_dim
+        self.pad_id, self.bos_id, self.eos_id, self.unk_id = ids["pad_id"], ids["bos_id"], ids["eos_id"], ids["unk_id"]
         self.config = text_model_config(self)  # the constructor's arguments: what a checkpoint rebuilds from
         self.free_bits = 0.0  # nats per latent dimension; fit_text sets it
         self.embedding = nn.Embedding(vocab_size, embed_dim)
@@ -132,8 +139,7 @@ class _TextModel(nn.Module):
         inputs = torch.cat([bos, tokens[:, :-1]], dim=1)
         inputs = inputs.masked_fill(tokens == self.pad_id, self.pad_id)
         if rate > 0:
-            inputs = word_dropout(inputs, rate, unk_id=self.unk_id,
-                                  special_ids=(self.pad_id, self.bos_id, self.eos_id))
+            inputs = _drop_words(inputs, rate, self.unk_id, (self.pad_id, self.bos_id, self.eos_id), None)
         return inputs
 
     def _initial_state(self, z: torch.Tensor | None, batch: int) -> torch.Tensor:
@@ -162,8 +168,9 @@ class SentenceVAE(_TextModel):
                  word_dropout: float = 0.0, pad_id: int = PAD, bos_id: int = BOS, eos_id: int = EOS,
                  unk_id: int = UNK) -> None:
         super().__init__(vocab_size, embed_dim, hidden_dim, word_dropout, pad_id, bos_id, eos_id, unk_id)
-        self.latent_dim = check_positive_int("latent_dim", latent_dim)
+        self.latent_dim = latent_dim = check_positive_int("latent_dim", latent_dim)
         self.config["latent_dim"] = self.latent_dim
+        embed_dim, hidden_dim = self.embed_dim, self.hidden_dim
         self.encoder_rnn = nn.GRU(embed_dim, hidden_dim, batch_first=True)
         self.to_mu = nn.Linear(hidden_dim, latent_dim)
         self.to_logvar = nn.Linear(hidden_dim, latent_dim)
@@ -185,13 +192,8 @@ class SentenceVAE(_TextModel):
         return torch.tanh(self.latent_to_hidden(z))[None]
 
     def _check_z(self, z: Any, batch: int | None = None, name: str = "z") -> torch.Tensor:
-        z = torch.as_tensor(np.asarray(to_numpy(z), dtype=np.float32), device=self.device)
-        want = (batch if batch is not None else z.shape[0] if z.ndim else -1, self.latent_dim)
-        if z.ndim != 2 or tuple(z.shape) != want or z.shape[0] == 0:
-            raise ValueError(f"{name}: expected shape {want}, got {tuple(z.shape)}")
-        if torch.isnan(z).any():
-            raise ValueError(f"{name}: contains NaN values")
-        return z
+        """Latent codes (batch, latent_dim) as a finite float32 tensor on the model's device."""
+        return float_tensor(name, z, self.device, shape=(batch, self.latent_dim), nonempty=True, dtype=torch.float32)
 
     def _nll_and_posterior(self, tokens: torch.Tensor, eps: torch.Tensor | None, rate: float) -> tuple:
         mu, logvar = self._encode(tokens)
@@ -237,7 +239,8 @@ class SentenceVAE(_TextModel):
     def log_weights(self, tokens: Any, eps: Any) -> torch.Tensor:
         """Importance log-weights ``log p(x|z) + log p(z) - log q(z|x)`` for noise eps (K, B, D)."""
         tokens = self._tokens(tokens)
-        eps = torch.as_tensor(np.asarray(eps, dtype=np.float32), device=self.device)
+        eps = float_tensor("eps", eps, self.device, shape=(None, tokens.shape[0], self.latent_dim), nonempty=True,
+                           dtype=torch.float32)
         mu, logvar = self._encode(tokens)
         k, b = eps.shape[0], tokens.shape[0]
         z = reparameterize(mu, logvar, eps)  # (K, B, D)
@@ -256,8 +259,9 @@ class RNNLanguageModel(_TextModel):
         self.to(default_device())
 
     def elbo(self, tokens: Any, eps: Any = None) -> ELBOTerms:
-        """The exact log-likelihood per sentence, as ``ELBOTerms`` with a zero KL (eps unused)."""
+        """The exact log-likelihood per sentence, as ``ELBOTerms`` with a zero KL (``eps``: None or (B, 0))."""
         tokens = self._tokens(tokens)
+        _no_latent_noise(eps, int(tokens.shape[0]))
         ll = -self.sentence_nll(tokens, None)
         return ELBOTerms(ll, ll, torch.zeros_like(ll))
 
@@ -272,6 +276,12 @@ class RNNLanguageModel(_TextModel):
 def _check_vae(model: Any, what: str) -> None:
     if not isinstance(model, SentenceVAE):
         raise TypeError(f"model: {what} needs a SentenceVAE, got {type(model).__name__}")
+
+
+def _no_latent_noise(eps: Any, batch: int) -> None:
+    """A language model has no latent code: its noise is None or empty, (batch, 0)."""
+    if eps is not None:
+        float_tensor("eps", eps, shape=(batch, 0))
 
 
 @torch.no_grad()
@@ -302,11 +312,10 @@ def sample_decode(model: SentenceVAE, z: Any, max_length: int = 30, temperature:
     Same arguments and result as :func:`greedy_decode`, plus ``temperature`` (> 0) and ``seed``.
     """
     _check_vae(model, "sample_decode")
-    if not temperature > 0:
-        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    temperature = check_positive_number("temperature", temperature)
     z = model._check_z(z)
-    return _decode(model, model._initial_state(z, 0)[0], max_length, float(temperature), np.random.default_rng(seed),
-                   allow_unk)
+    rng = np.random.default_rng(check_optional_seed(seed))
+    return _decode(model, model._initial_state(z, 0)[0], max_length, temperature, rng, allow_unk)
 
 
 def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: float = 1.0,
@@ -315,8 +324,11 @@ def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: f
 
     ``greedy=True`` decodes each prior draw greedily (a language model then repeats one sentence).
     """
+    check_text_model(model)
     n = check_positive_int("n", n)
-    rng = np.random.default_rng(seed)
+    temperature = check_positive_number("temperature", temperature)
+    greedy = check_flag("greedy", greedy)
+    rng = np.random.default_rng(check_optional_seed(seed))
     if isinstance(model, SentenceVAE):
         z = rng.standard_normal((n, model.latent_dim)).astype(np.float32)
         state = model._initial_state(model._check_z(z), n)[0]
@@ -324,21 +336,19 @@ def sample_prior(model: _TextModel, n: int, max_length: int = 30, temperature: f
         state = model._initial_state(None, n)[0]
     else:
         raise TypeError(f"model: expected a SentenceVAE or RNNLanguageModel, got {type(model).__name__}")
-    if not greedy and not temperature > 0:
-        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
-    return _decode(model, state, max_length, None if greedy else float(temperature), rng, allow_unk)
+    return _decode(model, state, max_length, None if greedy else temperature, rng, allow_unk)
 
 
 @shared_doc("torch")
 def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, max_length: int = 30,
              allow_unk: bool = True) -> np.ndarray:
     _check_vae(model, "homotopy")
-    steps = check_positive_int("steps", steps)
-    if steps < 2:
-        raise ValueError(f"steps: expected an integer >= 2, got {steps}")
+    steps = check_int("steps", steps, minimum=2)
+    ends = [check_sentence(name, tokens, model.vocab_size, model.pad_id)
+            for name, tokens in (("tokens_a", tokens_a), ("tokens_b", tokens_b))]
     with torch.no_grad():
-        mu_a, _ = model.encode([np.asarray(tokens_a)])
-        mu_b, _ = model.encode([np.asarray(tokens_b)])
+        mu_a, _ = model.encode(ends[:1])
+        mu_b, _ = model.encode(ends[1:])
         t = torch.linspace(0.0, 1.0, steps, device=model.device)[:, None]
         z = (1 - t) * mu_a + t * mu_b
     return greedy_decode(model, to_numpy(z), max_length, allow_unk)
@@ -347,6 +357,7 @@ def homotopy(model: SentenceVAE, tokens_a: Any, tokens_b: Any, steps: int = 5, m
 # -- evaluation ---------------------------------------------------------------------------
 def evaluate_text(model: _TextModel, sequences: Any, batch_size: int = 64, k: int = 10, seed: int = 0,
                   chunk_size: int = 128) -> dict[str, float]:
+    check_text_model(model)
     was_training = model.training
     model.eval()
     try:
@@ -392,7 +403,8 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
         raises FloatingPointError naming the step.
     """
     train, valid, rate = prepare_text_fit(model, train_seqs, valid_seqs, epochs=epochs, batch_size=batch_size,
-                                          learning_rate=learning_rate, free_bits=free_bits, word_dropout=word_dropout,
+                                          learning_rate=learning_rate,
+        beta=beta, verbose=verbose, free_bits=free_bits, word_dropout=word_dropout,
                                           seed=seed, seed_everything=seed_everything)
     device = model.device
 

@@ -35,9 +35,9 @@ def _adam(model: nn.Module, learning_rate: float) -> torch.optim.Adam:
     """
     params = [p for p in model.parameters() if p.requires_grad]
     try:
-        return torch.optim.Adam(params, lr=learning_rate, eps=1e-8, fused=True)
+        return torch.optim.Adam(params, lr=float(learning_rate), eps=1e-8, fused=True)
     except (RuntimeError, TypeError, ValueError):  # a device or dtype without the fused kernel
-        return torch.optim.Adam(params, lr=learning_rate, eps=1e-8)
+        return torch.optim.Adam(params, lr=float(learning_rate), eps=1e-8)
 
 
 @torch.no_grad()
@@ -148,7 +148,8 @@ def fit(
         ``history.steps`` their number.
     """
     prepare_image_fit(model, x_train, x_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                      binarize=binarize, seed=seed, validate_images=validate_images, seed_everything=seed_everything)
+                      beta=beta, verbose=verbose, binarize=binarize, seed=seed, validate_images=validate_images,
+                      seed_everything=seed_everything)
     device = next(model.parameters()).device
     data = as_tensor(x_train, device)
     n = len(data)

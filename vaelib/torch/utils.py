@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelib._checks import check_images, check_seed
+from vaelib._checks import ArgumentTypeError, check_vaelib_model, check_finite, check_images, check_seed, check_shape, user_array
 
 __all__ = ["seed_everything", "default_device", "to_numpy", "count_parameters"]
 
@@ -42,6 +42,7 @@ def to_numpy(x: Any) -> np.ndarray:
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters (the same count in both backends by design)."""
+    check_vaelib_model(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -55,13 +56,40 @@ def as_tensor(x: Any, device: torch.device, dtype: torch.dtype = torch.float32) 
 def validate_images(name: str, x: Any, *, unit_range: bool = True) -> None:
     """Reject ``x`` unless it is a float batch of 28x28 images (see :mod:`vaelib._checks`)."""
     if isinstance(x, torch.Tensor):
-        is_float = x.is_floating_point()
-        finite = x.float() if is_float else x
-        lo, hi = (float(finite.min()), float(finite.max())) if x.numel() else (0.0, 0.0)
-        has_nan = bool(torch.isnan(finite).any()) if is_float else False
+        is_float, size = x.is_floating_point(), x.numel()
+        values = x.detach()
+        lo, hi = (float(values.min()), float(values.max())) if size else (0.0, 0.0)
+        finite = bool(torch.isfinite(values).all()) if is_float and size else True
+        has_nan = not finite and bool(torch.isnan(values).any())
     else:
-        arr = np.asarray(x)
-        is_float = np.issubdtype(arr.dtype, np.floating)
-        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
-        has_nan = bool(np.isnan(arr).any()) if is_float else False
-    check_images(name, tuple(x.shape), is_float, lo, hi, has_nan, unit_range=unit_range)
+        values = user_array(name, x, what="a batch of 28x28 images")
+        is_float, size = np.issubdtype(values.dtype, np.floating), values.size
+        lo, hi = (float(values.min()), float(values.max())) if size else (0.0, 0.0)
+        finite = bool(np.isfinite(values).all()) if is_float and size else True
+        has_nan = not finite and bool(np.isnan(values).any())
+    check_images(name, tuple(values.shape), is_float, lo, hi, has_nan, unit_range=unit_range,
+                 has_inf=not finite and not has_nan)
+
+
+def float_tensor(name: str, x: Any, device: torch.device | None = None, *, shape: tuple[int | None, ...] | None = None,
+                 nonempty: bool = False, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``x`` as a floating-point tensor with finite values (and, if given, the expected shape).
+
+    A tensor keeps its autograd graph and, unless ``dtype`` is given, its floating dtype;
+    anything else goes through :func:`vaelib._checks.user_array` (one-line refusals of
+    text, None and ragged lists). Integer input becomes float32.
+    """
+    if isinstance(x, torch.Tensor):
+        if x.dtype.is_complex or x.dtype == torch.bool:
+            raise ArgumentTypeError(f"{name}: expected real numbers, got dtype {x.dtype}")
+        tensor = x
+    else:
+        tensor = torch.as_tensor(user_array(name, x))
+    want = dtype or (tensor.dtype if tensor.is_floating_point() else torch.float32)
+    tensor = tensor.to(device=device if device is not None else tensor.device, dtype=want)
+    if shape is not None:
+        check_shape(name, tuple(tensor.shape), shape, nonempty=nonempty)
+    values = tensor.detach()
+    if values.numel() and not bool(torch.isfinite(values).all()):
+        check_finite(name, bool(torch.isnan(values).any()), True)
+    return tensor

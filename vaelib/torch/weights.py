@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from vaelib._checks import check_vaelib_model, check_weights
+
 __all__ = ["export_weights", "import_weights"]
 
 Array = np.ndarray
@@ -107,6 +109,7 @@ def export_weights(model: nn.Module) -> dict[str, np.ndarray]:
     dict of str to ndarray
         Keys like ``"encoder.hidden.kernel"``; ``vaelib.keras.import_weights`` reads them.
     """
+    check_vaelib_model(model)
     out: dict[str, np.ndarray] = {}
 
     def visit(path: str, module: nn.Module) -> None:
@@ -130,18 +133,7 @@ def import_weights(model: nn.Module, weights: Mapping[str, np.ndarray]) -> nn.Mo
         The same model, for chaining.
     """
     expected = export_weights(model)
-    missing = sorted(set(expected) - set(weights))
-    unexpected = sorted(set(weights) - set(expected))
-    if missing or unexpected:
-        parts = ([f"missing {missing[:3]}"] if missing else []) + ([f"unexpected {unexpected[:3]}"] if unexpected else [])
-        raise ValueError(f"weights: do not match the model's layers: {'; '.join(parts)}")
-    for key, ref in sorted(expected.items()):  # report the first misfit in the same order as Keras
-        got = np.shape(weights[key])
-        if got != ref.shape:
-            raise ValueError(
-                f"weights[{key!r}]: expected shape {ref.shape}, got {got} "
-                "(were the models built with the same latent_dim, hidden_dim and vocabulary?)"
-            )
+    check_weights(weights, {key: ref.shape for key, ref in expected.items()})
 
     def visit(path: str, module: nn.Module) -> None:
         prefix = f"{path}." if path else ""
