@@ -17,11 +17,12 @@ N = 12
 IMAGES = np.repeat((np.arange(N, dtype=np.float32) / 16)[:, None, None], 28 * 28, axis=1).reshape(N, 28, 28)
 
 
-def _probe(backend: str):
+def _probe(backend: str, slope: float = 0.0):
     """A vaelib Autoencoder whose loss is the mean of its batch (its weights get zero gradients).
 
     Its other logged term, ``"reconstruction"``, carries the KL weight ``fit`` passed, so the
-    per-step record shows the schedule too.
+    per-step record shows the schedule too. With a ``slope``, the loss also has ``slope``
+    times the sum of the first weight: a constant gradient, so each Adam step is known.
     """
     vl = importlib.import_module(f"vaelib.{backend}")
     model = vl.Autoencoder(latent_dim=2, linear=True)
@@ -29,7 +30,7 @@ def _probe(backend: str):
         weight = next(model.parameters())
 
         def loss_terms(x, beta, training=False):
-            return {"loss": x.mean() + 0.0 * weight.sum(), "reconstruction": x.new_tensor(float(beta))}
+            return {"loss": x.mean() + slope * weight.sum(), "reconstruction": x.new_tensor(float(beta))}
     else:
         from vaelib.keras._backend import keras
 
@@ -37,7 +38,7 @@ def _probe(backend: str):
 
         def loss_terms(x, beta, training=False):
             weight = model.trainable_weights[0]
-            return {"loss": ops.mean(x) + 0.0 * ops.sum(weight), "reconstruction": ops.cast(beta, "float32") + 0.0}
+            return {"loss": ops.mean(x) + slope * ops.sum(weight), "reconstruction": ops.cast(beta, "float32") + 0.0}
 
     model.loss_terms = loss_terms  # the instance's own: fit still sees a vaelib model
     return model
@@ -48,9 +49,9 @@ def backend(request):
     return request.param
 
 
-def _fit(backend: str, **kwargs):
+def _fit(backend: str, verbose: bool = False, **kwargs):
     vl = importlib.import_module(f"vaelib.{backend}")
-    return vl.fit(_probe(backend), IMAGES, verbose=False, **kwargs)
+    return vl.fit(_probe(backend), IMAGES, verbose=verbose, **kwargs)
 
 
 def _order(per_step_loss: list[float]) -> list[int]:
@@ -130,3 +131,32 @@ def test_dynamic_binarization_feeds_fresh_zero_one_draws_of_the_grey_levels(back
     mean, sd = levels.mean(), np.sqrt((levels * (1 - levels)).sum()) / (N * 28)  # over 4 epochs of N draws
     assert abs(np.mean(ones) / 784 - mean) < 4 * sd / 2
     assert len(set(np.round(ones).astype(int))) > N  # fresh draws: more distinct counts than levels
+
+
+def test_each_adam_step_moves_a_weight_with_a_constant_gradient_by_the_learning_rate(backend):
+    # Adam's bias-corrected moments of a constant gradient g are g and g**2: every step is
+    # -lr * g / (|g| + 1e-8), i.e. -lr up to 2e-8 relative, whatever the step's index; the
+    # weights without a gradient stay where they are.
+    vl = importlib.import_module(f"vaelib.{backend}")
+    model = _probe(backend, slope=0.5)
+    start = vl.export_weights(model)
+    for learning_rate in (0.01, 0.02):  # each fit starts a new Adam
+        before = vl.export_weights(model)
+        history = vl.fit(model, IMAGES, epochs=1, batch_size=4, learning_rate=learning_rate, seed=0, verbose=False)
+        assert history.steps == 3
+        after = vl.export_weights(model)
+        moved = [key for key in after if not np.array_equal(after[key], before[key])]
+        assert len(moved) == 1, moved
+        np.testing.assert_allclose(after[moved[0]] - before[moved[0]], -3 * learning_rate, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(after[moved[0]] - start[moved[0]], -0.09, rtol=1e-4, atol=2e-6)
+
+
+def test_verbose_pytorch_training_prints_each_epochs_means(capsys):
+    _fit("torch", verbose=True, epochs=2, batch_size=12, seed=0)
+    err = capsys.readouterr().err
+    assert "0/1 [" in err  # tqdm's bar, one step an epoch
+    lines = [line for line in err.splitlines() if line.startswith("epoch ") and "|" not in line]
+    # one batch of all 12 examples: loss 11/32 = 0.34375, beta 1
+    assert lines == ["epoch 1/2: loss=0.34, reconstruction=1.00", "epoch 2/2: loss=0.34, reconstruction=1.00"]
+    _fit("torch", verbose=False, epochs=1, batch_size=12, seed=0)
+    assert capsys.readouterr().err == ""
