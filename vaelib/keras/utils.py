@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import ArgumentTypeError, check_vaelib_model, check_finite, check_images, check_seed, check_shape, user_array
+from vaelib._checks import ArgumentTypeError, check_finite, check_images, check_seed, check_shape, user_array
 from vaelib.keras._backend import keras, tf
 
 __all__ = ["seed_everything", "to_numpy", "count_parameters"]
@@ -45,8 +45,9 @@ def to_numpy(x: Any) -> np.ndarray:
 
 
 def count_parameters(model: keras.Model) -> int:
-    """Number of trainable parameters (the same count in both backends by design)."""
-    check_vaelib_model(model)
+    """Number of trainable parameters (the same count in both backends by design); any keras.layers.Layer works."""
+    if not isinstance(model, keras.layers.Layer):
+        raise ArgumentTypeError(f"model: expected a Keras layer or model, got {type(model).__name__}")
     return int(sum(np.prod(v.shape) for v in model.trainable_weights))
 
 
