@@ -58,7 +58,8 @@ def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PA
         check_tokens(name, sequences, vocab_size, pad_id)
         return [row[row != pad_id].astype(np.int64) for row in sequences]
     if not isinstance(sequences, (list, tuple)) or len(sequences) == 0:
-        raise ArgumentTypeError(f"{name}: expected a non-empty list of token-id arrays, got {type(sequences).__name__}")
+        got = "an empty list" if isinstance(sequences, (list, tuple)) else repr(sequences)[:60]
+        raise ArgumentTypeError(f"{name}: expected a non-empty list of token-id arrays, got {got}")
     seqs = [user_array(name, s, what="token-id arrays") for s in sequences]
     for i, s in enumerate(seqs):
         if s.ndim != 1 or s.size == 0:
