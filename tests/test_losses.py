@@ -75,3 +75,33 @@ def test_free_bits_clamps_each_dimension_batch_mean(vl):
     assert float(_call(vl, "free_bits_kl", kl, np.float32(0.0))) == pytest.approx(3.2)
     with pytest.raises(ValueError, match="free_bits: expected a non-negative number"):
         getattr(vl, "free_bits_kl")(kl, -1.0)
+
+
+# -- the checked public losses keep what the unchecked kernels give ------------------------
+def test_the_checked_losses_keep_gradients_and_float64_in_torch():
+    from vaelib import torch as vt
+
+    mu = torch.as_tensor(MU.astype(np.float64), dtype=torch.float64).requires_grad_()
+    logvar = torch.zeros_like(mu)
+    kl = vt.gaussian_kl(mu, logvar)  # 0.5 * sum mu^2 at logvar = 0: its gradient is mu
+    assert kl.dtype == torch.float64
+    kl.sum().backward()
+    np.testing.assert_allclose(mu.grad.numpy(), MU.astype(np.float64), rtol=1e-12)
+    np.testing.assert_allclose(kl.detach().numpy(), 0.5 * (MU.astype(np.float64) ** 2).sum(-1), rtol=1e-12)
+
+
+def test_the_checked_losses_trace_in_keras_graphs_and_check_static_shapes():
+    import tensorflow as tf
+
+    from vaelib import keras as vk
+
+    traced = tf.function(lambda mu, logvar: vk.gaussian_kl(mu, logvar))
+    np.testing.assert_allclose(traced(tf.constant(MU), tf.constant(LOGVAR)).numpy(),
+                               _call(vk, "gaussian_kl", MU, LOGVAR), rtol=1e-6)
+    # Traced, the refusal comes at tracing time; TensorFlow puts its "in user code" frames above it.
+    with pytest.raises(ValueError, match=r"logvar: expected the shape of mu \(6, 5\), got shape \(6, 4\)$"):
+        traced(tf.constant(MU), tf.constant(LOGVAR[:, :4]))
+    with tf.GradientTape() as tape:  # an eager tensor goes through itself: the tape keeps watching it
+        mu = tf.Variable(MU)
+        kl = tf.reduce_sum(vk.gaussian_kl(mu, tf.zeros_like(mu)))
+    np.testing.assert_allclose(tape.gradient(kl, mu).numpy(), MU, rtol=1e-6)
