@@ -269,3 +269,44 @@ def test_fit_text_validation_is_the_mean_cost_per_sentence(vl):
     history, _ = _lengths_seen(vl, 1, seed=0, valid=valid)
     assert history["val_loss"][0] == pytest.approx(np.log(V) * 4, rel=1e-5)  # mean length 4
     assert history["loss"][0] == pytest.approx(np.log(V) * 4.5, rel=1e-5)  # lengths 1 .. 8
+
+
+def test_pytorch_training_terms_with_free_bits_and_word_dropout():
+    # (Keras's loss_terms takes its training flag as an argument; its terms go through fit_text.)
+    import torch
+
+    from vaelib import torch as vt
+
+    model, weights = _vae_with_numpy_weights(vt, seed=14)
+    tokens = _tokens(15)
+    torch.manual_seed(3)
+    model.eval()  # no word dropout; the posterior sample is torch's own
+    terms = model.loss_terms(torch.as_tensor(tokens), beta=0.5)
+    mu, logvar = encode(tokens, weights)
+    kl_dims = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar)
+    assert float(terms["kl"]) == pytest.approx(kl_dims.sum(1).mean(), rel=1e-5)
+    assert float(terms["loss"]) == pytest.approx(float(terms["nll"]) + 0.5 * kl_dims.sum(1).mean(), rel=1e-5)
+    model.free_bits = float(np.sort(kl_dims.mean(0))[1])  # above the smallest dimension's mean KL only
+    clamped = np.maximum(kl_dims.mean(0), model.free_bits).sum()
+    terms = model.loss_terms(torch.as_tensor(tokens), beta=2.0)
+    assert float(terms["loss"]) == pytest.approx(float(terms["nll"]) + 2.0 * clamped, rel=1e-5)
+    assert float(terms["kl"]) == pytest.approx(kl_dims.sum(1).mean(), rel=1e-5)  # logged without the floor
+    # Word dropout at rate 1 in training mode: every ordinary decoder input is <unk>.
+    lm = vt.RNNLanguageModel(V, E, H, word_dropout=1.0)
+    vt.import_weights(lm, {k: v for k, v in weights.items() if k in vt.export_weights(lm)})
+    lm.train()
+    inputs = np.concatenate([np.full((4, 1), BOS), tokens[:, :-1]], axis=1)
+    inputs = np.where(np.isin(inputs, [PAD, BOS, EOS]), inputs, 3)
+    inputs[tokens == PAD] = PAD
+    states = gru(np.float64(weights["embedding.embeddings"])[inputs], np.zeros((4, H)), weights, "decoder_rnn")
+    logits = dense(states, weights, "output_layer")
+    peak = logits.max(-1, keepdims=True)
+    logp = logits - peak - np.log(np.exp(logits - peak).sum(-1, keepdims=True))
+    nll = -(np.take_along_axis(logp, tokens[..., None], -1)[..., 0] * (tokens != PAD)).sum(1)
+    lm_terms = lm.loss_terms(torch.as_tensor(tokens))
+    assert float(lm_terms["loss"]) == pytest.approx(nll.mean(), rel=1e-5)
+    assert float(lm_terms["kl"]) == 0.0
+    lm.eval()
+    clean = sentence_nll(tokens, np.zeros((4, H)), weights).mean()
+    assert float(lm.loss_terms(torch.as_tensor(tokens))["nll"]) == pytest.approx(clean, rel=1e-5)
+    assert not np.isclose(clean, nll.mean())
