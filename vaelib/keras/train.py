@@ -6,6 +6,8 @@ import functools
 import re
 from typing import Any, Sequence, Union
 
+import numpy as np
+
 from vaelib._fit import prepare_image_fit
 from vaelib._types import History, nan_loss_error
 from vaelib.keras._backend import keras, tf
@@ -164,6 +166,31 @@ def compile_model(model: TrainableModel, learning_rate: float) -> None:
     model._vaelib_optimizer, model._vaelib_traced = optimizer, traced
 
 
+def shuffled_batches(train: Any, batch_size: int) -> tf.data.Dataset:
+    """Batches of in-memory arrays (one, or a tuple of them) in a new order every epoch.
+
+    Each pass draws its permutation from NumPy's global generator, which ``seed_everything``
+    seeds, as the PyTorch loop draws one from its seeded generator: the same seed repeats the
+    run, and every epoch has an order of its own. (Keras's own shuffle of arrays,
+    ``tf.random.shuffle`` inside its pipeline, repeats one permutation in every epoch once a
+    global seed is set.)
+    """
+    arrays = tuple(np.asarray(a) for a in (train if isinstance(train, tuple) else (train,)))
+    tensors = tuple(tf.constant(a.astype(np.float32) if a.dtype.kind == "f" else a) for a in arrays)
+    n = int(arrays[0].shape[0])
+
+    def epoch_order() -> Any:
+        order = np.random.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+
+    indices = tf.data.Dataset.from_generator(epoch_order, output_signature=tf.TensorSpec((None,), tf.int64))
+    indices = indices.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    if len(tensors) == 1:
+        return indices.map(lambda idx: tf.gather(tensors[0], idx)).prefetch(1)
+    return indices.map(lambda idx: tuple(tf.gather(t, idx) for t in tensors)).prefetch(1)
+
+
 def run_fit(
     model: TrainableModel,
     train: Any,
@@ -185,11 +212,13 @@ def run_fit(
         model.beta.assign(schedule.value)
     else:
         callbacks.append(_ScheduleBeta(schedule))
+    if not isinstance(train, tf.data.Dataset):
+        train = shuffled_batches(train, batch_size)
     try:
         keras_history = model.fit(
-            train, validation_data=validation, epochs=epochs, batch_size=batch_size,
-            # A tf.data pipeline brings its own order (and fit warns if asked to shuffle it).
-            shuffle=not isinstance(train, tf.data.Dataset), callbacks=callbacks, verbose=1 if verbose else 0,
+            train, validation_data=validation, epochs=epochs, shuffle=False,  # the pipeline brings its order
+            validation_batch_size=None if isinstance(validation, tf.data.Dataset) else batch_size,
+            callbacks=callbacks, verbose=1 if verbose else 0,
         )
     except tf.errors.InvalidArgumentError as err:
         found = re.search(re.escape(_NON_FINITE_MARK) + r"\] \[(\d+)\] \[(\S+?)\]", str(err))
