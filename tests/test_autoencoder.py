@@ -123,8 +123,12 @@ def test_linear_autoencoder_spans_the_pca_subspace(name, one_torch_thread):
     flat = x.reshape(len(x), -1).astype(np.float64)
     centred = flat - flat.mean(0)
     _, s, vh = np.linalg.svd(centred, full_matrices=False)
+    vl.seed_everything(0)  # the initial weights too, not only the training noise
     model = vl.Autoencoder(latent_dim=k, linear=True)
+    # Adam at 1e-2 finds the subspace, then hovers around it; a second run at 1e-3 settles it
+    # (at the first rate alone the error ranged over 1.0-2.4 times PCA's across seeds).
     vl.fit(model, x, epochs=40, batch_size=32, learning_rate=1e-2, seed=0, verbose=False)
+    vl.fit(model, x, epochs=40, batch_size=32, learning_rate=1e-3, seed=0, verbose=False)
     decoder_columns = vl.export_weights(model)["decoder.out.kernel"].T  # (784, k)
     q, _ = np.linalg.qr(decoder_columns)
     cosines = np.linalg.svd(q.T @ vh[:k].T, compute_uv=False)
