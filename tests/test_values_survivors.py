@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import math
+import urllib.error
 import urllib.request
 import warnings
 
@@ -18,7 +20,8 @@ from support import SHARED
 from test_data_images import idx
 
 from vaelib import metrics
-from vaelib.data import DataNotFoundError, SmokeCarveOutWarning, binarize, load_fashion_mnist, load_images, load_mnist
+from vaelib.data import DataNotFoundError, ImageData, SmokeCarveOutWarning, binarize, train_val_split
+from vaelib.data import load_fashion_mnist, load_images, load_mnist
 from vaelib.data import _carve, _fetch, _registry
 from vaelib.data.batching import batches_by_length
 from vaelib.data.images import parse_idx, read_idx
@@ -61,6 +64,9 @@ def test_log_mean_exp_peaks_per_row_and_keeps_the_other_axes():
     # Rows 1000 nats apart: a single global peak would underflow the second row to -inf.
     a = np.array([[0.0, math.log(3.0)], [-1000.0, -1000.0 + math.log(3.0)]])
     np.testing.assert_allclose(metrics.log_mean_exp(a, axis=1), [math.log(2.0), -1000.0 + math.log(2.0)], rtol=1e-12)
+    # float32 input is computed in float64: log(mean(exp([0, 1e-4]))) has digits float32 lacks
+    lme = metrics.log_mean_exp(np.array([0.0, 1e-4], np.float32))
+    assert lme.dtype == np.float64 and lme == pytest.approx(np.logaddexp(0.0, float(np.float32(1e-4))) - math.log(2.0), rel=1e-12)
     out = metrics.log_mean_exp(np.zeros((3, 1)), axis=0)
     assert out.shape == (1,) and out[0] == 0.0
 
@@ -70,6 +76,7 @@ def test_bits_per_dim_of_one_dimension_and_its_types():
     assert type(metrics.bits_per_dim(2.0, 1)) is float
     out = metrics.bits_per_dim(np.array([math.log(4.0)], dtype=np.float32), 1)
     assert out.dtype == np.float64 and out[0] == np.float64(np.float32(math.log(4.0))) / math.log(2.0)
+    assert metrics.bits_per_dim(np.array([1.0], dtype=np.longdouble), 1).dtype == np.float64
 
 
 def _mutual_information_by_hand(mu, logvar, seed):
@@ -94,6 +101,14 @@ def test_mutual_information_against_the_estimator_written_out():
         assert metrics.mutual_information(mu, logvar, seed=seed) == pytest.approx(
             _mutual_information_by_hand(mu, logvar, seed), rel=1e-10, abs=1e-12
         )
+    # float32 posteriors are computed in float64, to the same precision
+    mu32, logvar32 = mu.astype(np.float32), logvar.astype(np.float32)
+    assert metrics.mutual_information(mu32, logvar32, seed=1) == pytest.approx(
+        _mutual_information_by_hand(mu32.astype(np.float64), logvar32.astype(np.float64), 1), rel=1e-10, abs=1e-12
+    )
+    variances = metrics.active_unit_variances(mu32)
+    assert variances.dtype == np.float64
+    np.testing.assert_allclose(variances, np.var(mu32.astype(np.float64), axis=0), rtol=1e-13)
     # seed defaults to 0, so the default is reproducible
     assert metrics.mutual_information(mu, logvar) == metrics.mutual_information(mu, logvar, seed=0)
 
@@ -108,8 +123,10 @@ def test_mutual_information_against_the_estimator_written_out():
         (b"\x00\x01\x08\x01" + bytes(5), "IDX data: not an IDX file (magic number 00010801, expected 0000 + type code + ndim)"),
         (b"\x01\x00\x08\x01" + bytes(5), "IDX data: not an IDX file (magic number 01000801, expected 0000 + type code + ndim)"),
         (b"\x00\x00\x08\x01\x00\x00", "IDX data: IDX header announces 1 dimensions but the file ends after 6 bytes"),
+        (b"\x00\x00\x07\x00", "IDX data: not an IDX file (magic number 00000700, expected 0000 + type code + ndim)"),
+        (b"\x00\x00\x08\x00", "IDX data: IDX header says shape () (1 data bytes) but the file holds 0 data bytes"),
     ],
-    ids=["three-bytes", "second-byte", "first-byte", "header-cut"],
+    ids=["three-bytes", "second-byte", "first-byte", "header-cut", "four-bytes-bad-type", "four-bytes-no-data"],
 )
 def test_parse_idx_default_name_and_each_magic_byte(buf, message):
     with pytest.raises(ValueError) as err:
@@ -174,6 +191,9 @@ def test_defaults_are_fashion_mnist_train_with_download(monkeypatch, tmp_path):
         with pytest.raises(DataNotFoundError) as err:
             load()
         assert str(err.value) == expected
+    with pytest.raises(DataNotFoundError) as err:  # download=False: no download tried
+        load_fashion_mnist(download=False)
+    assert "could not be downloaded" not in str(err.value) and "train-images-idx3-ubyte.gz not found" in str(err.value)
     for load in (load_mnist, load_ptb):  # their training files are not on disk either
         with pytest.raises(DataNotFoundError):
             load()
@@ -194,8 +214,18 @@ def test_binarize_compares_float32_draws_strictly():
     images = np.array([0.0, 1.0, 0.25, 0.5, 0.75] * 200, dtype=np.float32)
     draws = np.random.default_rng(4).random(images.shape, dtype=np.float32)
     np.testing.assert_array_equal(binarize(images, seed=4), (draws < images).astype(np.float32))
-    # A pixel of 0 is never on, even for a draw of exactly 0.
+    # A pixel equal to its draw stays off (strict comparison), and a pixel of 0 is never on.
+    assert binarize(draws, seed=4).max() == 0.0
     assert binarize(np.zeros(10**5, np.float32), seed=0).max() == 0.0
+
+
+def test_train_val_split_default_seed_and_source_notes():
+    data = ImageData(np.zeros((10, 28, 28), np.float32), np.arange(10), ("a",), "toy", "train", "src")
+    train, val = train_val_split(data, 3)
+    perm = np.random.default_rng(0).permutation(10)
+    assert val.labels.tolist() == sorted(perm[:3].tolist()) and train.labels.tolist() == sorted(perm[3:].tolist())
+    assert train.source == "src; train_val_split(val_size=3, seed=0): train part 7 of 10"
+    assert val.source == "src; train_val_split(val_size=3, seed=0): validation part 3 of 10"
 
 
 # --- vaelib.data.batching ---------------------------------------------------------------
@@ -292,3 +322,96 @@ def test_carve_out_names_an_unusual_source_and_rejects_other_splits():
     with pytest.raises(ValueError) as err:
         carve.part("test")
     assert str(err.value) == "split: 'test' is not part of the Toy carve-out"
+
+
+# --- the download flag reaches every file search (a fake server, files of toy data sets) ---
+
+
+class _Response(io.BytesIO):
+    def __init__(self, body: bytes):
+        super().__init__(body)
+        self.headers = {"Content-Length": str(len(body))}
+
+
+def _toy(dataset: str, name: str, body: bytes, served: dict, where=None) -> _registry.RemoteFile:
+    """A registry entry for ``body``, served by the fake server, and written to ``where`` if given."""
+    if where is not None:
+        (where / name).write_bytes(body)
+    f = _registry.RemoteFile(dataset, name, hashlib.md5(body).hexdigest(), None, f"http://x/{name}", f"http://y/{name}")
+    served[f.url] = body
+    return f
+
+
+@pytest.fixture
+def fake_server(monkeypatch, only_data_dir):
+    served: dict[str, bytes] = {}
+
+    def open_url(url):
+        if url not in served:
+            raise urllib.error.URLError(f"not served ({url})")
+        return _Response(served[url])
+
+    monkeypatch.setattr(_fetch, "_open_url", open_url)
+    return served
+
+
+def _toy_mnist(monkeypatch, served, n=5, train_served=True):
+    gz = {k: gzip.compress(idx(a)) for k, a in
+          {"i": np.zeros((n, 28, 28), np.uint8), "l": np.arange(n, dtype=np.uint8) % 10}.items()}
+    train = tuple(_toy("mnist", f"tr-{k}.gz", gz[k], served) for k in "il")
+    test = tuple(_toy("mnist", f"te-{k}.gz", gz[k], served) for k in "il")
+    if not train_served:
+        for f in train:
+            del served[f.url]
+    monkeypatch.setitem(_registry.DATASETS, "mnist", _registry.Dataset("mnist", "MNIST", {"train": train, "test": test}))
+
+
+def test_image_loaders_pass_download_on(monkeypatch, fake_server, smoke):
+    _toy_mnist(monkeypatch, fake_server)
+    # download=False: nothing on disk, so no training files and no test split to carve from
+    with pytest.raises(DataNotFoundError, match="tr-i.gz not found|te-i.gz not found"):
+        load_mnist("train", download=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # downloadable: no carve-out
+        assert len(load_mnist("train")) == 5
+
+
+def test_image_test_split_is_downloaded_for_a_carve_out_and_not_without_download(monkeypatch, fake_server, smoke):
+    _toy_mnist(monkeypatch, fake_server, train_served=False)
+    with pytest.raises(DataNotFoundError):
+        load_mnist("test", download=False)
+    with pytest.warns(SmokeCarveOutWarning):
+        assert len(load_mnist("test")) == 1
+
+
+def _toy_ptb(monkeypatch, served, where=None, serve_train=True):
+    train = _toy("ptb", "ptb.train.txt", b"a b c\nd e\n", served, where=where)
+    if not serve_train:
+        del served[train.url]
+    valid = _toy("ptb", "ptb.valid.txt", b"a\nb\nc\nd\ne\n", served)
+    test = _toy("ptb", "ptb.test.txt", b"e d\n", served)
+    splits = {"train": (train,), "valid": (valid,), "test": (test,)}
+    monkeypatch.setitem(_registry.DATASETS, "ptb", _registry.Dataset("ptb", "PTB", splits))
+
+
+def test_ptb_corpus_downloads_every_split(monkeypatch, fake_server):
+    _toy_ptb(monkeypatch, fake_server)
+    with pytest.raises(DataNotFoundError):
+        load_ptb("test", download=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # downloadable: no carve-out even when allowed
+        corpus = load_ptb_corpus(carve_missing_train=True)
+    assert [len(corpus.train), len(corpus.valid), len(corpus.test)] == [2, 5, 1]
+
+
+def test_ptb_train_in_data_dir_is_found_before_any_carve_out(monkeypatch, fake_server, tmp_path, smoke):
+    _toy_ptb(monkeypatch, fake_server, tmp_path, serve_train=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        corpus = load_ptb_corpus(data_dir=tmp_path, carve_missing_train=True)
+    assert len(corpus.train) == 2
+    (tmp_path / "ptb.train.txt").unlink()
+    fake_server["http://x/ptb.train.txt"] = b"a b c\nd e\n"
+    with pytest.warns(SmokeCarveOutWarning):  # download=False: carved although the server has it
+        assert len(load_ptb("train", download=False)) == 4
+
