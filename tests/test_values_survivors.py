@@ -23,7 +23,7 @@ from vaelib import metrics
 from vaelib.data import DataNotFoundError, ImageData, SmokeCarveOutWarning, binarize, train_val_split
 from vaelib.data import load_fashion_mnist, load_images, load_mnist
 from vaelib.data import _carve, _fetch, _registry
-from vaelib.data.batching import batches_by_length
+from vaelib.data.batching import batches_by_length, pad_batch
 from vaelib.data.images import parse_idx, read_idx
 from vaelib.data.ptb import Vocabulary, load_ptb, load_ptb_corpus
 
@@ -216,6 +216,8 @@ def test_binarize_compares_float32_draws_strictly():
     np.testing.assert_array_equal(binarize(images, seed=4), (draws < images).astype(np.float32))
     # A pixel equal to its draw stays off (strict comparison), and a pixel of 0 is never on.
     assert binarize(draws, seed=4).max() == 0.0
+    # float64 pixels are rounded to float32 first: a hair above each draw rounds back onto it
+    assert binarize(draws.astype(np.float64) + 1e-12, seed=4).max() == 0.0
     assert binarize(np.zeros(10**5, np.float32), seed=0).max() == 0.0
 
 
@@ -229,6 +231,11 @@ def test_train_val_split_default_seed_and_source_notes():
 
 
 # --- vaelib.data.batching ---------------------------------------------------------------
+
+
+def test_pad_batch_is_int64_for_a_numpy_pad_id():
+    out = pad_batch([np.array([1, 2]), np.array([3])], pad_id=np.int32(7))
+    assert out.dtype == np.int64 and out.tolist() == [[1, 2], [3, 7]]
 
 
 def test_batches_by_length_keeps_ties_in_order_and_shuffles():
