@@ -169,23 +169,17 @@ def compile_model(model: TrainableModel, learning_rate: float) -> None:
 def shuffled_batches(train: Any, batch_size: int) -> tf.data.Dataset:
     """Batches of in-memory arrays (one, or a tuple of them) in a new order every epoch.
 
-    Each pass draws its permutation from NumPy's global generator, which ``seed_everything``
-    seeds, as the PyTorch loop draws one from its seeded generator: the same seed repeats the
-    run, and every epoch has an order of its own. (Keras's own shuffle of arrays,
+    The shuffle's seed is drawn from NumPy's global generator, which ``seed_everything``
+    seeds, and ``tf.data`` reshuffles at every pass: the same seed repeats the run, and every
+    epoch has an order of its own, as in the PyTorch loop. (Keras's own shuffle of arrays,
     ``tf.random.shuffle`` inside its pipeline, repeats one permutation in every epoch once a
     global seed is set.)
     """
     arrays = tuple(np.asarray(a) for a in (train if isinstance(train, tuple) else (train,)))
     tensors = tuple(tf.constant(a.astype(np.float32) if a.dtype.kind == "f" else a) for a in arrays)
     n = int(arrays[0].shape[0])
-
-    def epoch_order() -> Any:
-        order = np.random.permutation(n)
-        for start in range(0, n, batch_size):
-            yield order[start : start + batch_size]
-
-    indices = tf.data.Dataset.from_generator(epoch_order, output_signature=tf.TensorSpec((None,), tf.int64))
-    indices = indices.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    seed = int(np.random.randint(2**31))
+    indices = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if len(tensors) == 1:
         return indices.map(lambda idx: tf.gather(tensors[0], idx)).prefetch(1)
     return indices.map(lambda idx: tuple(tf.gather(t, idx) for t in tensors)).prefetch(1)
