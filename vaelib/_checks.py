@@ -16,7 +16,7 @@ from vaelib._types import ARCHITECTURES, LIKELIHOODS
 
 __all__ = ["ArgumentTypeError", "check_images", "check_choice", "check_int", "check_positive_int", "check_number",
            "check_positive_number", "check_nonnegative_number", "check_probability", "check_flag", "check_seed",
-           "check_optional_seed", "check_beta", "user_array", "check_finite", "check_shape", "check_same_shape",
+           "check_optional_seed", "check_beta", "user_array", "check_finite", "check_shape", "check_image_array",
            "check_fit_args", "check_noise_std", "network_sizes", "image_model_config", "check_vaelib_model",
            "check_image_vae", "check_trainable_image_model", "check_path", "check_weights", "AE_LOSSES", "autoencoder_config"]
 
@@ -102,18 +102,22 @@ def check_positive_int(name: str, value: object) -> int:
     return check_int(name, value, minimum=1)
 
 
+def _range_words(low: float, open_low: bool, high: float | None) -> str:
+    if high is not None:
+        return f"a number in [{low:g}, {high:g}]"
+    if low == 0:
+        return "a positive number" if open_low else "a non-negative number"
+    return f"a finite number {'>' if open_low else '>='} {low:g}"
+
+
 def check_number(name: str, value: object, *, low: float = 0.0, open_low: bool = False,
-                 high: float | None = None) -> float:
+                 high: float | None = None, expected: str | None = None) -> float:
     """Return ``value`` as a float, or reject it unless it is a finite real number in the range.
 
-    Python and NumPy numbers are accepted; bools, text, lists and None are not.
+    Python and NumPy numbers are accepted; bools, text, lists and None are not. ``expected``
+    replaces the message's words for the range.
     """
-    if high is not None:
-        expected = f"a number in [{low:g}, {high:g}]"
-    elif low == 0:
-        expected = "a positive number" if open_low else "a non-negative number"
-    else:
-        expected = f"a finite number {'>' if open_low else '>='} {low:g}"
+    expected = expected or _range_words(low, open_low, high)
     value = _scalar(value)
     if not _is_real(value):
         raise ArgumentTypeError(f"{name}: expected {expected}, got {value!r}")
@@ -163,19 +167,7 @@ def check_beta(beta: object, *, schedule_ok: bool = True) -> Any:
     """A KL weight >= 0 as a float, or (for training) a schedule: a callable ``step -> beta``."""
     if schedule_ok and callable(beta):
         return beta
-    what = "a non-negative number or a schedule" if schedule_ok else "a non-negative number"
-    value = _scalar(beta)
-    if not _is_real(value):
-        raise ArgumentTypeError(f"beta: expected {what}, got {beta!r}")
-    if not (np.isfinite(float(value)) and float(value) >= 0):  # type: ignore[arg-type]
-        raise ValueError(f"beta: expected {what}, got {beta!r}")
-    return float(value)  # type: ignore[arg-type]
-
-
-def check_same_shape(name: str, shape: Sequence[int], expected: Sequence[int]) -> None:
-    """Reject a shape that differs from the expected one."""
-    if tuple(shape) != tuple(expected):
-        raise ValueError(f"{name}: expected shape {tuple(expected)}, got {tuple(shape)}")
+    return check_number("beta", beta, expected="a non-negative number or a schedule" if schedule_ok else None)
 
 
 # -- arrays --------------------------------------------------------------------------------------
@@ -197,6 +189,15 @@ def user_array(name: str, value: Any, *, what: str = "an array of numbers") -> n
     return arr
 
 
+def check_image_array(name: str, values: np.ndarray, *, unit_range: bool = True) -> None:
+    """:func:`check_images` on a NumPy batch, its facts computed here (one pass when all is finite)."""
+    is_float, size = np.issubdtype(values.dtype, np.floating), values.size
+    lo, hi = (float(values.min()), float(values.max())) if size else (0.0, 0.0)
+    finite = bool(np.isfinite(values).all()) if is_float and size else True
+    has_nan = not finite and bool(np.isnan(values).any())
+    check_images(name, values.shape, is_float, lo, hi, has_nan, unit_range=unit_range, has_inf=not finite and not has_nan)
+
+
 def check_finite(name: str, has_nan: bool, has_inf: bool) -> None:
     """Reject values that contain NaN or infinities."""
     if has_nan:
@@ -205,13 +206,12 @@ def check_finite(name: str, has_nan: bool, has_inf: bool) -> None:
         raise ValueError(f"{name}: contains infinite values")
 
 
-def check_shape(name: str, shape: Sequence[int], expected: Sequence[int | None], *, nonempty: bool = False,
-                words: str | None = None) -> None:
+def check_shape(name: str, shape: Sequence[int], expected: Sequence[int | None], *, nonempty: bool = False) -> None:
     """Reject a shape unless it matches ``expected`` (None: any size) and, if asked, is not empty."""
     shape = tuple(int(s) for s in shape)  # -1: a size not known yet (a graph tensor), taken to fit
     fits = len(shape) == len(expected) and all(e is None or s in (e, -1) for s, e in zip(shape, expected))
     if not fits:
-        pattern = words or "(" + ", ".join("batch" if e is None else str(e) for e in expected) + ")"
+        pattern = "(" + ", ".join("batch" if e is None else str(e) for e in expected) + ")"
         raise ValueError(f"{name}: expected shape {pattern}, got {shape}")
     if nonempty and 0 in shape:
         raise ValueError(f"{name}: expected at least one row, got an empty array of shape {shape}")

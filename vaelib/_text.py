@@ -12,7 +12,8 @@ from typing import Any, Callable
 import numpy as np
 
 from vaelib._arrays import to_numpy
-from vaelib._checks import ArgumentTypeError, check_flag, check_int, check_positive_int, check_probability, user_array
+from vaelib._checks import (ArgumentTypeError, check_flag, check_int, check_positive_int, check_probability,
+                            check_vaelib_model, user_array)
 from vaelib.data import pad_batch
 from vaelib.data.ptb import BOS, EOS, PAD, UNK
 
@@ -78,7 +79,8 @@ def check_sequences(name: str, sequences: Any, vocab_size: int, pad_id: int = PA
 
 def check_text_model(model: Any, what: str = "a text model (SentenceVAE or RNNLanguageModel)") -> None:
     """Reject anything but a vaelib text model."""
-    if not type(model).__module__.startswith("vaelib.") or not hasattr(model, "vocab_size"):
+    check_vaelib_model(model, what)
+    if not hasattr(model, "vocab_size"):
         raise ArgumentTypeError(f"model: expected {what}, got {type(model).__name__}")
 
 

@@ -459,9 +459,9 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
         raises FloatingPointError naming the step.
     """
     train, valid, rate = prepare_text_fit(model, train_seqs, valid_seqs, epochs=epochs, batch_size=batch_size,
-                                          learning_rate=learning_rate,
-        beta=beta, verbose=verbose, free_bits=free_bits, word_dropout=word_dropout,
-                                          seed=seed, seed_everything=functools.partial(seed_fit_run, model))
+                                          learning_rate=learning_rate, beta=beta, free_bits=free_bits,
+                                          word_dropout=word_dropout, seed=seed, verbose=verbose,
+                                          seed_everything=functools.partial(seed_fit_run, model))
     saved = (model.free_bits, model.word_dropout_rate)
     # Read when fit traces train_step (run_fit compiles afresh, so every call retraces).
     model.free_bits, model.word_dropout_rate = float(free_bits), rate

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from vaelib._checks import ArgumentTypeError, check_finite, check_images, check_seed, check_shape, user_array
+from vaelib._checks import ArgumentTypeError, check_finite, check_image_array, check_seed, check_shape, user_array
 from vaelib.keras._backend import keras, tf
 
 __all__ = ["seed_everything", "to_numpy", "count_parameters"]
@@ -73,13 +73,7 @@ def tensor_values(name: str, x: Any, what: str) -> np.ndarray:
 
 def validate_images(name: str, x: Any, *, unit_range: bool = True) -> None:
     """Reject ``x`` unless it is a float batch of 28x28 images (see :mod:`vaelib._checks`)."""
-    values = tensor_values(name, x, "a batch of 28x28 images")
-    is_float, size = np.issubdtype(values.dtype, np.floating), values.size
-    lo, hi = (float(values.min()), float(values.max())) if size else (0.0, 0.0)
-    finite = bool(np.isfinite(values).all()) if is_float and size else True
-    has_nan = not finite and bool(np.isnan(values).any())
-    check_images(name, values.shape, is_float, lo, hi, has_nan, unit_range=unit_range,
-                 has_inf=not finite and not has_nan)
+    check_image_array(name, tensor_values(name, x, "a batch of 28x28 images"), unit_range=unit_range)
 
 
 def float_tensor(name: str, x: Any, *, shape: tuple[int | None, ...] | None = None, nonempty: bool = False,

@@ -403,9 +403,9 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
         raises FloatingPointError naming the step.
     """
     train, valid, rate = prepare_text_fit(model, train_seqs, valid_seqs, epochs=epochs, batch_size=batch_size,
-                                          learning_rate=learning_rate,
-        beta=beta, verbose=verbose, free_bits=free_bits, word_dropout=word_dropout,
-                                          seed=seed, seed_everything=seed_everything)
+                                          learning_rate=learning_rate, beta=beta, free_bits=free_bits,
+                                          word_dropout=word_dropout, seed=seed, verbose=verbose,
+                                          seed_everything=seed_everything)
     device = model.device
 
     def train_batches() -> Iterable[torch.Tensor]:

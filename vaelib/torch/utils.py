@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelib._checks import ArgumentTypeError, check_finite, check_images, check_seed, check_shape, user_array
+from vaelib._checks import (ArgumentTypeError, check_finite, check_image_array, check_images, check_seed, check_shape,
+                            user_array)
 
 __all__ = ["seed_everything", "default_device", "to_numpy", "count_parameters"]
 
@@ -56,20 +57,16 @@ def as_tensor(x: Any, device: torch.device, dtype: torch.dtype = torch.float32) 
 
 def validate_images(name: str, x: Any, *, unit_range: bool = True) -> None:
     """Reject ``x`` unless it is a float batch of 28x28 images (see :mod:`vaelib._checks`)."""
-    if isinstance(x, torch.Tensor):
+    if isinstance(x, torch.Tensor):  # torch's own reductions: no copy off a GPU
         is_float, size = x.is_floating_point(), x.numel()
         values = x.detach()
         lo, hi = (float(values.min()), float(values.max())) if size else (0.0, 0.0)
         finite = bool(torch.isfinite(values).all()) if is_float and size else True
         has_nan = not finite and bool(torch.isnan(values).any())
+        check_images(name, tuple(values.shape), is_float, lo, hi, has_nan, unit_range=unit_range,
+                     has_inf=not finite and not has_nan)
     else:
-        values = user_array(name, x, what="a batch of 28x28 images")
-        is_float, size = np.issubdtype(values.dtype, np.floating), values.size
-        lo, hi = (float(values.min()), float(values.max())) if size else (0.0, 0.0)
-        finite = bool(np.isfinite(values).all()) if is_float and size else True
-        has_nan = not finite and bool(np.isnan(values).any())
-    check_images(name, tuple(values.shape), is_float, lo, hi, has_nan, unit_range=unit_range,
-                 has_inf=not finite and not has_nan)
+        check_image_array(name, user_array(name, x, what="a batch of 28x28 images"), unit_range=unit_range)
 
 
 def float_tensor(name: str, x: Any, device: torch.device | None = None, *, shape: tuple[int | None, ...] | None = None,
