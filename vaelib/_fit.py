@@ -11,12 +11,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from vaelib._checks import (check_fit_args, check_nonnegative_number, check_probability, check_trainable_image_model,
-                            check_vaelib_model)
+from vaelib._checks import (check_choice, check_fit_args, check_flag, check_nonnegative_number, check_probability,
+                            check_trainable_image_model, check_vaelib_model)
 from vaelib._labels import check_labelled_data
 from vaelib._text import check_sequences, check_text_model
 
-__all__ = ["prepare_image_fit", "prepare_conditional_fit", "prepare_text_fit"]
+__all__ = ["PRECISIONS", "prepare_image_fit", "prepare_conditional_fit", "prepare_text_fit"]
+
+#: ``fit``'s ``precision``: float32 throughout, or bfloat16 products on float32 weights.
+PRECISIONS = ("float32", "bfloat16")
 
 
 def _seed(seed: int | None, seed_everything: Callable[[int], None]) -> None:
@@ -25,11 +28,13 @@ def _seed(seed: int | None, seed_everything: Callable[[int], None]) -> None:
 
 
 def prepare_image_fit(model: Any, x_train: Any, x_val: Any, *, epochs: int, batch_size: int, learning_rate: float,
-                      beta: Any, binarize: bool, seed: int | None, verbose: bool, validate_images: Callable[..., None],
-                      seed_everything: Callable[[int], None]) -> None:
+                      beta: Any, binarize: bool, seed: int | None, verbose: bool, compile: bool, precision: str,
+                      validate_images: Callable[..., None], seed_everything: Callable[[int], None]) -> None:
     """``fit``'s checks (images in [0, 1] unless a Gaussian model trains on grey levels), then the seed."""
     check_trainable_image_model(model)
     check_fit_args(epochs, batch_size, learning_rate, beta=beta, binarize=binarize, seed=seed, verbose=verbose)
+    check_flag("compile", compile)
+    check_choice("precision", precision, PRECISIONS)
     unit_range = getattr(model, "likelihood", "bernoulli") == "bernoulli" or binarize
     validate_images("x_train", x_train, unit_range=unit_range)
     if x_val is not None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from typing import Any, Sequence, Union
+from typing import Any, Iterator, Sequence, Union
 
 import numpy as np
 
@@ -72,24 +73,42 @@ class TrainableModel(keras.Model):
     def _loss_inputs(self, x: Any, labels: Any) -> Any:
         return x if labels is None else (x, labels)
 
+    def _terms_and_gradients(self, x: Any, labels: Any) -> tuple[dict[str, Any], list[Any]]:
+        """The training loss terms of a batch and the loss's gradients: what ``fit(compile=True)`` compiles."""
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(self._loss_inputs(x, labels), self.beta, training=True)
+        return terms, tape.gradient(terms["loss"], self.trainable_weights)
+
     def train_step(self, data: Any) -> dict[str, Any]:
         x, labels = self.split_batch(data)
         if self.binarize:  # dynamic binarization: a fresh Bernoulli draw of every batch
             x = ops.cast(keras.random.uniform(ops.shape(x), seed=self._binarize_noise) < x, x.dtype)
         step = self.optimizer.iterations + 1  # read before the update below changes it
-        with tf.GradientTape() as tape:
-            terms = self.loss_terms(self._loss_inputs(x, labels), self.beta, training=True)
-        # Checked inside the graph (a per-batch Python callback would stall every step), and
-        # before the update, which depends on it: a non-finite step never reaches the weights.
-        finite = tf.debugging.Assert(tf.math.is_finite(terms["loss"]), [_NON_FINITE_MARK, step, terms["loss"]])
-        with tf.control_dependencies([finite]):
-            grads = tape.gradient(terms["loss"], self.trainable_weights)
+        # The non-finite check runs inside the graph (a per-batch Python callback would stall
+        # every step), and the update depends on it: a non-finite step never reaches the weights.
+        # XLA drops Assert ops, so the compiled part stops at the gradients and the check and the
+        # update stay outside it.
+        jit_gradients = getattr(self, "_jit_gradients", None)
+        if jit_gradients is None:
+            with tf.GradientTape() as tape:
+                terms = self.loss_terms(self._loss_inputs(x, labels), self.beta, training=True)
+            with tf.control_dependencies([_finite_or_stop(terms["loss"], step)]):
+                grads = tape.gradient(terms["loss"], self.trainable_weights)
+        else:
+            terms, grads = jit_gradients(x, labels)
+            with tf.control_dependencies([_finite_or_stop(terms["loss"], step)]):
+                grads = [tf.identity(g) for g in grads]
         self.optimizer.apply(grads, self.trainable_weights)
         return self._record(terms, x, training=True)
 
     def test_step(self, data: Any) -> dict[str, Any]:
         x, labels = self.split_batch(data)
         return self._record(self.loss_terms(self._loss_inputs(x, labels), self.beta, training=False), x)
+
+
+def _finite_or_stop(loss: Any, step: Any) -> Any:
+    """An in-graph assertion that the loss is finite; its message carries the step and the loss."""
+    return tf.debugging.Assert(tf.math.is_finite(loss), [_NON_FINITE_MARK, step, loss])
 
 
 class _TermMeans(keras.metrics.Metric):
@@ -144,17 +163,19 @@ class _EpochCounter(keras.callbacks.Callback):
         self.epoch = epoch + 1
 
 
-def compile_model(model: TrainableModel, learning_rate: float) -> None:
+def compile_model(model: TrainableModel, learning_rate: float, *, compile: bool = False,
+                  precision: str = "float32") -> None:
     """Give ``model`` a fresh Adam (epsilon 1e-8, as in vaelib.torch) for the next ``fit``.
 
     The first call compiles. Later calls reset the same optimizer to its initial state
     instead (moments and step count zeroed, the new learning rate set): that is the same
     optimizer as a new one, and it keeps Keras's traced training step, whose retracing on
     every ``compile`` costs about a second per ``fit`` call. A change in any of the
-    model's ``traced_attributes`` (e.g. ``binarize``) compiles again, so the step is
-    retraced with the new setting.
+    model's ``traced_attributes`` (e.g. ``binarize``), in ``compile`` or in ``precision``
+    compiles again, so the step is retraced with the new setting. With ``compile`` the loss
+    and its gradients are one XLA-compiled function (``jit_compile``).
     """
-    traced = tuple(getattr(model, name) for name in model.traced_attributes)
+    traced = (*(getattr(model, name) for name in model.traced_attributes), bool(compile), precision)
     optimizer = getattr(model, "_vaelib_optimizer", None)
     if optimizer is not None and model.optimizer is optimizer and model._vaelib_traced == traced:
         for variable in optimizer.variables:
@@ -162,8 +183,31 @@ def compile_model(model: TrainableModel, learning_rate: float) -> None:
         optimizer.learning_rate = float(learning_rate)
         return
     optimizer = keras.optimizers.Adam(learning_rate=float(learning_rate), epsilon=1e-8)
+    model._jit_gradients = tf.function(model._terms_and_gradients, jit_compile=True) if compile else None
     model.compile(optimizer=optimizer, jit_compile=False)
     model._vaelib_optimizer, model._vaelib_traced = optimizer, traced
+
+
+@contextlib.contextmanager
+def training_precision(model: TrainableModel, precision: str) -> Iterator[None]:
+    """Within the block, every layer of ``model`` computes in ``precision``'s policy; restored after.
+
+    ``"bfloat16"`` is Keras's ``mixed_bfloat16`` policy: float32 variables, bfloat16
+    products. The loss math (``kernels``) casts its inputs back to float32, so the loss and
+    the logged terms keep float32's precision, and the model evaluates in float32 after ``fit``.
+    """
+    if precision == "float32":
+        yield
+        return
+    layers = list(model._flatten_layers(include_self=False))
+    saved = [layer.dtype_policy for layer in layers]
+    for layer in layers:
+        layer.dtype_policy = "mixed_bfloat16"
+    try:
+        yield
+    finally:
+        for layer, policy in zip(layers, saved):
+            layer.dtype_policy = policy
 
 
 def shuffled_batches(train: Any, batch_size: int) -> tf.data.Dataset:
@@ -195,10 +239,12 @@ def run_fit(
     learning_rate: float,
     beta: Union[float, Schedule],
     verbose: bool,
+    compile: bool = False,
+    precision: str = "float32",
 ) -> History:
     """``Model.fit`` with the beta schedule, NaN and per-step callbacks; the path ``fit`` and ``fit_text`` share."""
     schedule = as_schedule(beta)
-    compile_model(model, learning_rate)
+    compile_model(model, learning_rate, compile=compile, precision=precision)
     epochs_seen = _EpochCounter()
     history = History()
     callbacks: list[keras.callbacks.Callback] = [epochs_seen, _StepRecorder(history)]
@@ -209,11 +255,12 @@ def run_fit(
     if not isinstance(train, tf.data.Dataset):
         train = shuffled_batches(train, batch_size)
     try:
-        keras_history = model.fit(
-            train, validation_data=validation, epochs=epochs, shuffle=False,  # the pipeline brings its order
-            validation_batch_size=None if isinstance(validation, tf.data.Dataset) else batch_size,
-            callbacks=callbacks, verbose=1 if verbose else 0,
-        )
+        with training_precision(model, precision):
+            keras_history = model.fit(
+                train, validation_data=validation, epochs=epochs, shuffle=False,  # the pipeline brings its order
+                validation_batch_size=None if isinstance(validation, tf.data.Dataset) else batch_size,
+                callbacks=callbacks, verbose=1 if verbose else 0,
+            )
     except tf.errors.InvalidArgumentError as err:
         found = re.search(re.escape(_NON_FINITE_MARK) + r"\] \[(\d+)\] \[(\S+?)\]", str(err))
         if found is None:
@@ -237,6 +284,8 @@ def fit(
     binarize: bool = False,
     seed: int | None = None,
     verbose: bool = True,
+    compile: bool = False,
+    precision: str = "float32",
 ) -> History:
     """Train an image model (a VAE or an autoencoder) with ``Model.fit`` and Adam.
 
@@ -258,6 +307,15 @@ def fit(
         Seeds everything first (:func:`seed_everything`) for a reproducible run.
     verbose : bool
         Show Keras's progress bar.
+    compile : bool
+        Compile the training step's loss and gradients with XLA (``jit_compile``); the first
+        steps pay the compilation. XLA draws its own random numbers from the same seeds: a
+        seeded compiled run repeats itself, with other noise than the eager run.
+    precision : {"float32", "bfloat16"}
+        ``"bfloat16"``: Keras's ``mixed_bfloat16`` policy during training, the networks'
+        products in bfloat16 on float32 weights and optimizer, the loss in float32. It pays
+        only where the processor has bfloat16 units and the batches are large
+        (``benchmarks/compiled.py`` measures it).
 
     Returns
     -------
@@ -267,10 +325,12 @@ def fit(
         ``history.steps`` their number.
     """
     prepare_image_fit(model, x_train, x_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                      beta=beta, verbose=verbose, binarize=binarize, seed=seed, validate_images=validate_images,
+                      beta=beta, verbose=verbose, binarize=binarize, seed=seed, compile=compile,
+                      precision=precision, validate_images=validate_images,
                       seed_everything=functools.partial(seed_fit_run, model))
     model.binarize = binarize
     return run_fit(
         model, x_train, (x_val,) if x_val is not None else None,
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, beta=beta, verbose=verbose,
+        compile=compile, precision=precision,
     )

@@ -40,6 +40,30 @@ def _adam(model: nn.Module, learning_rate: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=float(learning_rate), eps=1e-8)
 
 
+def training_loss_terms(model: nn.Module, *, compile: bool, precision: str) -> Callable[..., dict[str, torch.Tensor]]:
+    """``model.loss_terms`` as the training step calls it: in bfloat16 autocast and compiled, as asked.
+
+    Autocast runs the matrix products and convolutions in bfloat16 on float32 weights; the
+    loss math (``kernels``) casts its inputs back to float32, so the loss and the logged terms
+    keep float32's precision. ``torch.compile`` traces the forward pass (and, through it, the
+    backward) once per batch shape (a short last batch adds one); beta, a Python float, is an
+    input of the graph, not a constant, so a schedule does not retrace it.
+    """
+    loss_terms = model.loss_terms
+    if precision == "bfloat16":
+        device_type = next(model.parameters()).device.type
+        plain = loss_terms
+
+        def loss_terms(batch: Any, beta: float) -> dict[str, torch.Tensor]:
+            with torch.autocast(device_type, dtype=torch.bfloat16):
+                return plain(batch, beta)
+    if compile:
+        # fallback_random: the noise comes from PyTorch's own generator, as in eager mode, so a
+        # seeded compiled run draws the eager run's noise (inductor's fused generator would not).
+        loss_terms = torch.compile(loss_terms, options={"fallback_random": True})
+    return loss_terms
+
+
 @torch.no_grad()
 def evaluate_loss_terms(model: nn.Module, batches: Iterable[torch.Tensor], beta: float) -> dict[str, float]:
     """Example-weighted means of ``model.loss_terms`` over batches, in eval mode."""
@@ -64,14 +88,18 @@ def run_epochs(
     beta: Union[float, Schedule],
     steps_per_epoch: int,
     verbose: bool,
+    compile: bool = False,
+    precision: str = "float32",
 ) -> History:
     """Adam over ``epochs`` passes of ``train_batches()``; the loop ``fit`` and ``fit_text`` share.
 
-    Each batch goes to ``model.loss_terms(batch, beta)``; its ``"loss"`` is minimised, every
-    term is recorded after each step (``History.per_step``) and averaged per epoch (weighted
-    by batch size) into the History.
+    Each batch goes to ``model.loss_terms(batch, beta)`` (see :func:`training_loss_terms` for
+    ``compile`` and ``precision``); its ``"loss"`` is minimised, every term is recorded after
+    each step (``History.per_step``) and averaged per epoch (weighted by batch size) into the
+    History. Validation runs the plain float32 ``loss_terms``.
     """
     schedule = as_schedule(beta)
+    loss_terms = training_loss_terms(model, compile=compile, precision=precision)
     optimizer = _adam(model, learning_rate)
     history = History()
     step = 0
@@ -82,7 +110,7 @@ def run_epochs(
         bar = tqdm(train_batches(), total=steps_per_epoch, desc=f"epoch {epoch}/{epochs}",
                    disable=not verbose, file=sys.stderr, leave=False)
         for xb in bar:
-            terms = model.loss_terms(xb, schedule(step))
+            terms = loss_terms(xb, schedule(step))
             values = {name: float(value.detach()) for name, value in terms.items()}
             loss_value = values["loss"]
             if not math.isfinite(loss_value):  # before the update: the weights stay those of the last finite step
@@ -118,6 +146,8 @@ def fit(
     binarize: bool = False,
     seed: int | None = None,
     verbose: bool = True,
+    compile: bool = False,
+    precision: str = "float32",
 ) -> History:
     """Train an image model (a VAE or an autoencoder) on in-memory data with Adam.
 
@@ -139,6 +169,13 @@ def fit(
         Seeds everything first (:func:`seed_everything`) for a reproducible run.
     verbose : bool
         Show a progress bar (stderr) and a line per epoch.
+    compile : bool
+        Compile the training step's forward and backward pass with ``torch.compile`` (the first
+        steps pay the compilation, tens of seconds on a CPU).
+    precision : {"float32", "bfloat16"}
+        ``"bfloat16"``: mixed precision, the networks' products in bfloat16 autocast on float32
+        weights and optimizer, the loss in float32. It pays only where the processor has
+        bfloat16 units and the batches are large (``benchmarks/compiled.py`` measures it).
 
     Returns
     -------
@@ -148,8 +185,8 @@ def fit(
         ``history.steps`` their number.
     """
     prepare_image_fit(model, x_train, x_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                      beta=beta, verbose=verbose, binarize=binarize, seed=seed, validate_images=validate_images,
-                      seed_everything=seed_everything)
+                      beta=beta, verbose=verbose, binarize=binarize, seed=seed, compile=compile,
+                      precision=precision, validate_images=validate_images, seed_everything=seed_everything)
     device = next(model.parameters()).device
     data = as_tensor(x_train, device)
     n = len(data)
@@ -168,5 +205,5 @@ def fit(
     return run_epochs(
         model, train_batches, val_batches if val is not None else None,
         epochs=epochs, learning_rate=learning_rate, beta=beta,
-        steps_per_epoch=math.ceil(n / batch_size), verbose=verbose,
+        steps_per_epoch=math.ceil(n / batch_size), verbose=verbose, compile=compile, precision=precision,
     )

@@ -1,0 +1,64 @@
+"""benchmarks/compiled.py: the step clock's arithmetic, its refusals, and the quick run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import compiled  # noqa: E402
+
+
+def test_steady_rate_counts_the_steps_after_the_warmup() -> None:
+    # Stamps before each of 6 steps: 2 s of warm-up over the first 2 steps, then 0.5 s a step.
+    stamps = [0.0, 1.5, 2.0, 2.5, 3.0, 3.5]
+    rate, first_s = compiled.steady_rate(stamps, batch_size=100, warmup=2)
+    assert first_s == pytest.approx(2.0)
+    assert rate == pytest.approx(100 * 3 / 1.5)  # steps 2, 3, 4 between stamps 2 and 5
+
+
+def test_steady_rate_refuses_a_run_too_short_to_measure() -> None:
+    with pytest.raises(ValueError, match=r"^--epochs/--train-size: 3 steps leave none after the 2 warm-up steps$"):
+        compiled.steady_rate([0.0, 1.0, 2.0], batch_size=10, warmup=2)
+
+
+def test_the_step_clock_is_a_constant_beta_of_one() -> None:
+    clock = compiled.StepClock()
+    assert [clock(step) for step in range(3)] == [1.0, 1.0, 1.0]
+    assert len(clock.stamps) == 3 and clock.stamps == sorted(clock.stamps)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "--epochs: expected a positive integer, got 0"),
+    (["--train-size", "-5"], "--train-size: expected a positive integer, got -5"),
+    (["--batch-sizes", "128", "0"], r"--batch-sizes: expected positive integers, got \[128, 0\]"),
+    (["--variants", "eager bfloat16"], "--variants: the speed-ups are relative to 'eager float32'"),
+])
+def test_bad_arguments_are_refused(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        compiled.parse_args(argv)
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_quick_run_prints_a_row_per_backend_and_variant() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compiled.py"), "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"^machine: .+; bfloat16 units: ", done.stdout, re.M)
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if re.match(r"\| (torch|keras) \|", line)]
+    assert [(r[0].strip(), r[3].strip()) for r in rows] == [
+        (backend, variant) for backend in ("torch", "keras") for variant in compiled.VARIANTS]
+    for backend, model, batch, variant, first_s, rate, speed_up, elbo, change in ([c.strip() for c in r] for r in rows):
+        assert (model, batch) == ("mlp", "64")
+        assert float(rate.replace(",", "")) > 0 and float(first_s) >= 0
+        assert -600 < float(elbo) < -100  # one epoch of 512 images: far from trained, far from broken
+        if variant == "eager float32":
+            assert (speed_up, change) == ("1.00x", "+0.00")
+        else:
+            assert abs(float(change)) < 5  # the same seed and budget: the options change the ELBO little
