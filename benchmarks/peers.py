@@ -38,9 +38,9 @@ another's, and the peak resident memory (``ru_maxrss`` at the end of training, i
 data included) is that contender's own. img/s counts the training images a contender
 processed over its training seconds; "eval s" is the time of its scoring. Scoring dominates
 a full run: with k = 1000 on 1,000 test images a convolutional decoder decodes a million
-images (measured once on a busy two-core machine: about 13 minutes for each TensorFlow
-peer, 5 for vaelib's conv VAE, half a minute for the MLP), so the two default budgets take
-about two hours in all.
+images (on an idle two-core AMD EPYC: about 5 minutes for each TensorFlow peer, a minute and
+a half for vaelib's conv VAE, 10 seconds for the MLP), so the two default budgets take about
+75 minutes in all (4,346 s on 2026-12-02).
 
 Usage::
 

@@ -15,17 +15,20 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import compiled  # noqa: E402
 
 
-def test_steady_rate_counts_the_steps_after_the_warmup() -> None:
-    # Stamps before each of 6 steps: 2 s of warm-up over the first 2 steps, then 0.5 s a step.
-    stamps = [0.0, 1.5, 2.0, 2.5, 3.0, 3.5]
-    rate, first_s = compiled.steady_rate(stamps, batch_size=100, warmup=2)
-    assert first_s == pytest.approx(2.0)
-    assert rate == pytest.approx(100 * 3 / 1.5)  # steps 2, 3, 4 between stamps 2 and 5
+def test_steady_rate_times_epoch_two_and_charges_epoch_one_its_extra_time() -> None:
+    # 4 steps per epoch; epoch 1: 5.5 s (compilation), epoch 2: 0.5 s a step (its last, short, step untimed).
+    stamps = [0.0, 3.5, 4.5, 5.0, 5.0 + 0.5, 6.0, 6.5, 7.0]
+    rate, extra_s = compiled.steady_rate(stamps, batch_size=100, steps_per_epoch=4)
+    assert rate == pytest.approx(100 / 0.5)  # stamps[7] - stamps[4] = 1.5 s for 3 steps
+    assert extra_s == pytest.approx(5.5 - 4 * 0.5)
 
 
 def test_steady_rate_refuses_a_run_too_short_to_measure() -> None:
-    with pytest.raises(ValueError, match=r"^--epochs/--train-size: 3 steps leave none after the 2 warm-up steps$"):
-        compiled.steady_rate([0.0, 1.0, 2.0], batch_size=10, warmup=2)
+    with pytest.raises(ValueError, match=r"^--epochs/--train-size: expected at least 2 epochs of at least 2 steps, "
+                                         r"got 5 steps of 3 per epoch$"):
+        compiled.steady_rate([0.0, 1.0, 2.0, 3.0, 4.0], batch_size=10, steps_per_epoch=3)
+    with pytest.raises(ValueError, match="got 2 steps of 1 per epoch"):
+        compiled.steady_rate([0.0, 1.0], batch_size=10, steps_per_epoch=1)
 
 
 def test_the_step_clock_is_a_constant_beta_of_one() -> None:
@@ -35,8 +38,8 @@ def test_the_step_clock_is_a_constant_beta_of_one() -> None:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--epochs", "0"], "--epochs: expected a positive integer, got 0"),
-    (["--train-size", "-5"], "--train-size: expected a positive integer, got -5"),
+    (["--epochs", "1"], "--epochs: expected an integer >= 2, got 1"),
+    (["--train-size", "-5"], "--train-size: expected an integer >= 1, got -5"),
     (["--batch-sizes", "128", "0"], r"--batch-sizes: expected positive integers, got \[128, 0\]"),
     (["--variants", "eager bfloat16"], "--variants: the speed-ups are relative to 'eager float32'"),
 ])
@@ -57,7 +60,7 @@ def test_quick_run_prints_a_row_per_backend_and_variant() -> None:
     for backend, model, batch, variant, first_s, rate, speed_up, elbo, change in ([c.strip() for c in r] for r in rows):
         assert (model, batch) == ("mlp", "64")
         assert float(rate.replace(",", "")) > 0 and float(first_s) >= 0
-        assert -600 < float(elbo) < -100  # one epoch of 512 images: far from trained, far from broken
+        assert -600 < float(elbo) < -100  # two epochs of 512 images: far from trained, far from broken
         if variant == "eager float32":
             assert (speed_up, change) == ("1.00x", "+0.00")
         else:
