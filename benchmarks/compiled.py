@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py, when impor
 
 from vaelib.data import binarize, load_fashion_mnist  # noqa: E402
 
-from peers import THREADS, set_threads  # noqa: E402  (the same 2 threads as the peer benchmark)
+from peers import THREADS, lscpu, machine, set_threads  # noqa: E402  (the peer benchmark's threads and machine facts)
 
 VARIANTS = {  # name -> fit's options
     "eager float32": dict(compile=False, precision="float32"),
@@ -90,23 +88,15 @@ def run_one(vl, architecture: str, batch_size: int, options: dict, x: np.ndarray
     vl.seed_everything(0)
     model = vl.VAE(architecture, latent_dim=20, hidden_dim=400)
     clock = StepClock()
-    start = time.perf_counter()
     vl.fit(model, x, epochs=epochs, batch_size=batch_size, beta=clock, binarize=True, seed=0, verbose=False, **options)
-    seconds = time.perf_counter() - start
     rate, first_s = steady_rate(clock.stamps, batch_size, math.ceil(len(x) / batch_size))
-    return dict(img_per_s=rate, first_s=first_s, train_s=seconds, elbo=vl.evaluate(model, x_test)["elbo"])
+    return dict(img_per_s=rate, first_s=first_s, elbo=vl.evaluate(model, x_test)["elbo"])
 
 
-def bf16_units() -> str:
-    """The processor's model name and its bfloat16 instructions, from ``lscpu``."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown processor"
-    model = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in out.splitlines() if line.startswith("Flags")), [])
-    units = [name for name in ("avx512_bf16", "amx_bf16") if name in flags]
-    return f"{model}; bfloat16 units: {', '.join(units) or 'none'}"
+def bf16_units(fields: dict[str, str]) -> list[str]:
+    """The processor's bfloat16 instructions among ``lscpu``'s flags (AVX512_BF16 dot products, AMX tiles)."""
+    flags = fields.get("Flags", "").split()
+    return [name for name in ("avx512_bf16", "amx_bf16") if name in flags]
 
 
 def format_table(rows: list[dict]) -> str:
@@ -145,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     x = load_fashion_mnist("train").images[: args.train_size]
     x_test = binarize(load_fashion_mnist("test").images[: args.test_images], seed=2)
-    print(f"machine: {bf16_units()}; {os.cpu_count()} cores, {THREADS} threads", flush=True)
+    fields = lscpu()
+    host = machine(fields)
+    print(f"machine: {host['cpu']}; bfloat16 units: {', '.join(bf16_units(fields)) or 'none'}; {host['cores']} cores, "
+          f"{THREADS} threads; torch {host['torch']}, tensorflow {host['tensorflow']}, keras {host['keras']}", flush=True)
     print(f"Fashion-MNIST: {len(x):,} training images (dynamically binarized), {args.epochs} epochs per run; "
           f"test ELBO on {len(x_test):,} test images; img/s of epoch 2", flush=True)
     rows = []

@@ -267,13 +267,22 @@ def run_worker(name: str, budget_s: float, args: argparse.Namespace) -> dict[str
         return json.loads(result.read_text())
 
 
-def machine() -> dict[str, Any]:
-    """The CPU model, thread count and package versions (read without importing the frameworks)."""
+def lscpu() -> dict[str, str]:
+    """The fields ``lscpu`` prints ("Model name", "Flags", ...); empty where it cannot run."""
     try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        model = platform.processor() or platform.machine()
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in out.splitlines())}
+
+
+def machine(fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """The CPU model, thread count and package versions (read without importing the frameworks).
+
+    ``fields``: what :func:`lscpu` printed, when the caller has it already.
+    """
+    fields = lscpu() if fields is None else fields
+    model = fields.get("Model name") or platform.processor() or platform.machine()
     versions = {}
     for package in ("torch", "tensorflow", "keras"):
         try:

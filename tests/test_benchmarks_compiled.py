@@ -37,6 +37,21 @@ def test_the_step_clock_is_a_constant_beta_of_one() -> None:
     assert len(clock.stamps) == 3 and clock.stamps == sorted(clock.stamps)
 
 
+@pytest.mark.parametrize("flags, units", [
+    ("fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile", ["avx512_bf16", "amx_bf16"]),  # a Xeon with AMX
+    ("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni", ["avx512_bf16"]),  # an EPYC with AVX512_BF16
+    ("fpu sse2 avx2 avx512f avx512bw", []),  # AVX-512 without bfloat16
+    ("", []),
+])
+def test_bf16_units_are_read_from_the_flags(flags: str, units: list[str]) -> None:
+    assert compiled.bf16_units({"Model name": "some CPU", "Flags": flags}) == units
+
+
+def test_no_lscpu_means_no_units_and_the_platform_s_name() -> None:
+    assert compiled.bf16_units({}) == []
+    assert compiled.machine({})["cpu"]  # platform.processor() or platform.machine(), never empty
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--epochs", "1"], "--epochs: expected an integer >= 2, got 1"),
     (["--train-size", "-5"], "--train-size: expected an integer >= 1, got -5"),

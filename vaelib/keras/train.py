@@ -39,6 +39,7 @@ class TrainableModel(keras.Model):
         self.binarize = False
         self._binarize_noise = keras.random.SeedGenerator()
         self._term_means = _TermMeans(len(self.metric_names))
+        self._jit_gradients = None  # set by compile_model: the XLA-compiled _terms_and_gradients, or None
         # The last training step's batch means, which _StepRecorder copies into History.per_step
         # (the logs Keras hands callbacks are running means over the epoch, not per-step values).
         self.step_terms = keras.Variable(ops.zeros(len(self.metric_names)), trainable=False,
@@ -86,29 +87,18 @@ class TrainableModel(keras.Model):
         step = self.optimizer.iterations + 1  # read before the update below changes it
         # The non-finite check runs inside the graph (a per-batch Python callback would stall
         # every step), and the update depends on it: a non-finite step never reaches the weights.
-        # XLA drops Assert ops, so the compiled part stops at the gradients and the check and the
-        # update stay outside it.
-        jit_gradients = getattr(self, "_jit_gradients", None)
-        if jit_gradients is None:
-            with tf.GradientTape() as tape:
-                terms = self.loss_terms(self._loss_inputs(x, labels), self.beta, training=True)
-            with tf.control_dependencies([_finite_or_stop(terms["loss"], step)]):
-                grads = tape.gradient(terms["loss"], self.trainable_weights)
-        else:
-            terms, grads = jit_gradients(x, labels)
-            with tf.control_dependencies([_finite_or_stop(terms["loss"], step)]):
-                grads = [tf.identity(g) for g in grads]
+        # XLA drops Assert ops, so the compiled part (fit(compile=True)) stops at the gradients,
+        # and the check and the update stay outside it.
+        terms, grads = (self._jit_gradients or self._terms_and_gradients)(x, labels)
+        finite = tf.debugging.Assert(tf.math.is_finite(terms["loss"]), [_NON_FINITE_MARK, step, terms["loss"]])
+        with tf.control_dependencies([finite]):
+            grads = [tf.identity(g) for g in grads]
         self.optimizer.apply(grads, self.trainable_weights)
         return self._record(terms, x, training=True)
 
     def test_step(self, data: Any) -> dict[str, Any]:
         x, labels = self.split_batch(data)
         return self._record(self.loss_terms(self._loss_inputs(x, labels), self.beta, training=False), x)
-
-
-def _finite_or_stop(loss: Any, step: Any) -> Any:
-    """An in-graph assertion that the loss is finite; its message carries the step and the loss."""
-    return tf.debugging.Assert(tf.math.is_finite(loss), [_NON_FINITE_MARK, step, loss])
 
 
 class _TermMeans(keras.metrics.Metric):
