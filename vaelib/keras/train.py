@@ -92,7 +92,7 @@ class TrainableModel(keras.Model):
         terms, grads = (self._jit_gradients or self._terms_and_gradients)(x, labels)
         finite = tf.debugging.Assert(tf.math.is_finite(terms["loss"]), [_NON_FINITE_MARK, step, terms["loss"]])
         with tf.control_dependencies([finite]):
-            grads = [tf.identity(g) for g in grads]
+            grads = [None if g is None else tf.identity(g) for g in grads]  # None: a weight the loss does not use
         self.optimizer.apply(grads, self.trainable_weights)
         return self._record(terms, x, training=True)
 
