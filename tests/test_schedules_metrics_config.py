@@ -1,4 +1,4 @@
-"""Framework-free pieces: KL schedules, collapse metrics, execution modes."""
+"""Framework-free pieces: KL and learning-rate schedules, collapse metrics, execution modes."""
 
 import math
 
@@ -8,7 +8,8 @@ import pytest
 from vaelib import budget, is_quick, is_smoke, mode
 from vaelib import metrics
 from vaelib.metrics import active_unit_variances, active_units, log_mean_exp, mutual_information
-from vaelib.schedules import as_schedule, constant, cyclical, linear, logistic
+from vaelib.schedules import (as_learning_rate_schedule, as_schedule, constant, cyclical, learning_rate_at, linear,
+                              logistic, warmup_cosine)
 
 
 def test_schedule_values():
@@ -23,11 +24,43 @@ def test_schedule_values():
     assert as_schedule(schedule) is schedule
 
 
+def test_warmup_cosine_rises_then_falls_to_its_end():
+    lr = warmup_cosine(total_steps=104, peak=2e-3, warmup_steps=4, end=1e-4)
+    # warm-up: (step + 1) / (warmup + 1) of the peak, so step 0 already moves the weights
+    assert [lr(s) for s in range(4)] == pytest.approx([4e-4, 8e-4, 1.2e-3, 1.6e-3])
+    assert lr(4) == pytest.approx(2e-3)  # the peak, where the cosine starts
+    assert lr(54) == pytest.approx(1e-4 + 0.5 * 1.9e-3)  # half way down the 100 decay steps
+    assert lr(4 + 25) == pytest.approx(1e-4 + 1.9e-3 * 0.5 * (1 + math.cos(math.pi / 4)))
+    assert lr(104) == pytest.approx(1e-4) and lr(10**6) == pytest.approx(1e-4)  # then it stays at the end
+    values = [lr(s) for s in range(4, 105)]
+    assert all(b <= a for a, b in zip(values, values[1:]))  # never rises after the warm-up
+    assert warmup_cosine(10, peak=1.0)(0) == 1.0  # no warm-up: the peak at once
+    assert as_learning_rate_schedule(1e-3)(7) == 1e-3
+    assert as_learning_rate_schedule(np.float32(0.5))(0) == 0.5
+    assert as_learning_rate_schedule(lr) is lr
+    assert learning_rate_at(lambda step: np.float32(0.25), 0) == 0.25 and learning_rate_at(lambda step: 0, 0) == 0.0
+
+
 @pytest.mark.parametrize("make,message", [
     (lambda: linear(0), r"warmup_steps: expected an integer >= 1, got 0"),
     (lambda: logistic(10, steepness=0), r"steepness: expected a positive number, got 0"),
     (lambda: cyclical(10, ratio=1.5), r"ratio: expected a number in \(0, 1\], got 1.5"),
     (lambda: linear(5)(-1), r"step: expected a non-negative integer, got -1"),
+    (lambda: warmup_cosine(0), r"total_steps: expected an integer >= 1, got 0"),
+    (lambda: warmup_cosine(10.0), r"total_steps: expected an integer >= 1, got 10.0"),
+    (lambda: warmup_cosine(True), r"total_steps: expected an integer >= 1, got True"),
+    (lambda: warmup_cosine(10, warmup_steps=10), r"warmup_steps: expected an integer in \[0, total_steps\) = \[0, 10\), got 10"),
+    (lambda: warmup_cosine(10, warmup_steps=-1), r"warmup_steps: expected an integer in \[0, total_steps\) = \[0, 10\), got -1"),
+    (lambda: warmup_cosine(10, warmup_steps=2.5), r"warmup_steps: expected an integer in .*, got 2.5"),
+    (lambda: warmup_cosine(10, peak=0.0), r"peak: expected a positive number, got 0.0"),
+    (lambda: warmup_cosine(10, peak=float("nan")), r"peak: expected a positive number, got nan"),
+    (lambda: warmup_cosine(10, peak=1e-3, end=-1e-4), r"end: expected a non-negative number, got -0.0001"),
+    (lambda: warmup_cosine(10, peak=1e-3, end=2e-3), r"end: expected a number <= peak \(0.001\), got 0.002"),
+    (lambda: warmup_cosine(10)(-1), r"step: expected a non-negative integer, got -1"),
+    (lambda: as_learning_rate_schedule(0.0), r"learning_rate: expected a positive number or a schedule, got 0.0"),
+    (lambda: as_learning_rate_schedule("1e-3"), r"learning_rate: expected a positive number or a schedule, got '1e-3'"),
+    (lambda: learning_rate_at(lambda step: -1.0, 3), r"learning_rate: expected the schedule to give a non-negative number, "
+                                                      r"got -1.0 at step 3"),
 ])
 def test_bad_schedules(make, message):
     with pytest.raises(ValueError, match=message):

@@ -158,3 +158,33 @@ def test_verbose_pytorch_training_prints_each_epochs_means(capsys):
     assert lines == ["epoch 1/2: loss=0.34, reconstruction=1.00", "epoch 2/2: loss=0.34, reconstruction=1.00"]
     _fit("torch", verbose=False, epochs=1, batch_size=12, seed=0)
     assert capsys.readouterr().err == ""
+
+
+def test_a_learning_rate_schedule_sets_each_adam_step(backend):
+    # With a constant gradient each Adam step is -lr (see above), so the weight's whole move is
+    # minus the sum of the schedule's values at the steps taken: 0.01 * (1 + 2 + ... + 32) for
+    # steps 0-5. Reading the schedule one step late, or keeping the first rate, would move it
+    # by another sum.
+    vl = importlib.import_module(f"vaelib.{backend}")
+    model = _probe(backend, slope=0.5)
+    before = vl.export_weights(model)
+    seen = []
+
+    def doubling(step):
+        seen.append(step)
+        return 0.01 * 2.0**step
+
+    history = vl.fit(model, IMAGES, epochs=2, batch_size=4, learning_rate=doubling, seed=0, verbose=False)
+    assert history.steps == 6 and sorted(set(seen)) == list(range(6))
+    after = vl.export_weights(model)
+    moved = [key for key in after if not np.array_equal(after[key], before[key])]
+    assert len(moved) == 1, moved
+    np.testing.assert_allclose(after[moved[0]] - before[moved[0]], -0.63, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("value", [float("nan"), -1e-3, float("inf"), "0.001", None, True])
+def test_a_learning_rate_schedule_giving_no_rate_stops_training_in_one_line(backend, value):
+    vl = importlib.import_module(f"vaelib.{backend}")
+    with pytest.raises(ValueError) as err:
+        vl.fit(_probe(backend), IMAGES, epochs=1, batch_size=4, learning_rate=lambda step: value, verbose=False)
+    assert str(err.value) == f"learning_rate: expected the schedule to give a non-negative number, got {value!r} at step 0"

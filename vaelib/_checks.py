@@ -170,6 +170,13 @@ def check_beta(beta: object, *, schedule_ok: bool = True) -> Any:
     return check_number("beta", beta, expected="a non-negative number or a schedule" if schedule_ok else None)
 
 
+def check_learning_rate(learning_rate: object) -> Any:
+    """A learning rate > 0 as a float, or a schedule: a callable ``step -> learning rate``."""
+    if callable(learning_rate):
+        return learning_rate
+    return check_number("learning_rate", learning_rate, open_low=True, expected="a positive number or a schedule")
+
+
 # -- arrays --------------------------------------------------------------------------------------
 def user_array(name: str, value: Any, *, what: str = "an array of numbers") -> np.ndarray:
     """``np.asarray(value)`` for a value that is not a framework tensor, or a one-line refusal.
@@ -222,7 +229,7 @@ def check_fit_args(epochs: object, batch_size: object, learning_rate: object, *,
     """Reject training settings that cannot work, before any step is taken."""
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
-    check_positive_number("learning_rate", learning_rate)
+    check_learning_rate(learning_rate)
     check_beta(beta)
     check_flag("binarize", binarize)
     check_optional_seed(seed)

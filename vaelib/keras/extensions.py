@@ -168,7 +168,7 @@ def fit_conditional(
     *,
     epochs: int = 10,
     batch_size: int = 128,
-    learning_rate: float = 1e-3,
+    learning_rate: Union[float, Schedule] = 1e-3,
     beta: Union[float, Schedule] = 1.0,
     binarize: bool = False,
     seed: int | None = None,

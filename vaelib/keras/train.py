@@ -13,7 +13,7 @@ from vaelib._fit import prepare_image_fit
 from vaelib._types import History, nan_loss_error
 from vaelib.keras._backend import keras, tf
 from vaelib.keras.utils import seed_fit_run, validate_images
-from vaelib.schedules import Schedule, as_schedule, constant
+from vaelib.schedules import Schedule, as_learning_rate_schedule, as_schedule, constant, learning_rate_at
 
 ops = keras.ops
 _NON_FINITE_MARK = "vaelib: the loss is not finite"
@@ -132,6 +132,17 @@ class _ScheduleBeta(keras.callbacks.Callback):
         self.model.beta.assign(self.schedule(int(self.model.optimizer.iterations)))
 
 
+class _ScheduleLearningRate(keras.callbacks.Callback):
+    """Sets Adam's learning rate from the schedule before every optimizer step."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        super().__init__()
+        self.schedule = schedule
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.model.optimizer.learning_rate.assign(learning_rate_at(self.schedule, int(self.model.optimizer.iterations)))
+
+
 class _StepRecorder(keras.callbacks.Callback):
     """Copies each training step's batch means (``model.step_terms``) into ``History.per_step``."""
 
@@ -226,18 +237,21 @@ def run_fit(
     *,
     epochs: int,
     batch_size: int | None,
-    learning_rate: float,
+    learning_rate: Union[float, Schedule],
     beta: Union[float, Schedule],
     verbose: bool,
     compile: bool = False,
     precision: str = "float32",
 ) -> History:
-    """``Model.fit`` with the beta schedule, NaN and per-step callbacks; the path ``fit`` and ``fit_text`` share."""
+    """``Model.fit`` with the beta and learning-rate schedules, NaN and per-step callbacks; the path every ``fit*`` shares."""
     schedule = as_schedule(beta)
-    compile_model(model, learning_rate, compile=compile, precision=precision)
+    lr_schedule = as_learning_rate_schedule(learning_rate)
+    compile_model(model, learning_rate_at(lr_schedule, 0), compile=compile, precision=precision)
     epochs_seen = _EpochCounter()
     history = History()
     callbacks: list[keras.callbacks.Callback] = [epochs_seen, _StepRecorder(history)]
+    if not isinstance(lr_schedule, constant):
+        callbacks.append(_ScheduleLearningRate(lr_schedule))
     if isinstance(schedule, constant):
         model.beta.assign(schedule.value)
     else:
@@ -269,7 +283,7 @@ def fit(
     *,
     epochs: int = 10,
     batch_size: int = 128,
-    learning_rate: float = 1e-3,
+    learning_rate: Union[float, Schedule] = 1e-3,
     beta: Union[float, Schedule] = 1.0,
     binarize: bool = False,
     seed: int | None = None,
@@ -287,8 +301,11 @@ def fit(
         Training images in [0, 1].
     x_val : array_like, optional
         Validation images, evaluated after every epoch (``val_`` entries of the History).
-    epochs, batch_size, learning_rate
-        The budget and Adam's step size.
+    epochs, batch_size
+        The budget.
+    learning_rate : float or schedule
+        Adam's step size, or a schedule (step -> step size) such as
+        :class:`vaelib.schedules.warmup_cosine`.
     beta : float or schedule
         Weight of the KL term, or a schedule (step -> weight) from :mod:`vaelib.schedules`.
     binarize : bool

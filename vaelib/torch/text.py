@@ -373,7 +373,7 @@ evaluate_text.__doc__ = EVALUATE_TEXT_DOC
 
 # -- training -----------------------------------------------------------------------------
 def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epochs: int = 10,
-             batch_size: int = 32, learning_rate: float = 1e-3, beta: Any = 1.0, free_bits: float = 0.0,
+             batch_size: int = 32, learning_rate: Any = 1e-3, beta: Any = 1.0, free_bits: float = 0.0,
              word_dropout: float | None = None, seed: int | None = None, verbose: bool = True) -> History:
     """Train a text model with Adam on batches of sentences of similar length.
 
@@ -381,8 +381,10 @@ def fit_text(model: _TextModel, train_seqs: Any, valid_seqs: Any = None, *, epoc
     ----------
     model : SentenceVAE or RNNLanguageModel
     train_seqs, valid_seqs : list of int arrays (``w1 .. wn <eos>``)
-    epochs, batch_size, learning_rate
-        The budget and Adam's step size (epsilon 1e-8).
+    epochs, batch_size
+        The budget.
+    learning_rate : float or schedule
+        Adam's step size (epsilon 1e-8), or a callable ``step -> step size`` from :mod:`vaelib.schedules`.
     beta : float or schedule
         KL weight, or a callable ``step -> beta`` from :mod:`vaelib.schedules` (KL annealing).
     free_bits : float

@@ -12,7 +12,7 @@ from tqdm import tqdm  # plain text bar: no ipywidgets needed in notebooks
 
 from vaelib._fit import prepare_image_fit
 from vaelib._types import History, nan_loss_error
-from vaelib.schedules import Schedule, as_schedule
+from vaelib.schedules import Schedule, as_learning_rate_schedule, as_schedule, constant, learning_rate_at
 from vaelib.torch.utils import as_tensor, seed_everything, validate_images
 
 __all__ = ["fit", "History"]
@@ -84,7 +84,7 @@ def run_epochs(
     val_batches: Callable[[], Iterable[torch.Tensor]] | None,
     *,
     epochs: int,
-    learning_rate: float,
+    learning_rate: Union[float, Schedule],
     beta: Union[float, Schedule],
     steps_per_epoch: int,
     verbose: bool,
@@ -96,11 +96,14 @@ def run_epochs(
     Each batch goes to ``model.loss_terms(batch, beta)`` (see :func:`training_loss_terms` for
     ``compile`` and ``precision``); its ``"loss"`` is minimised, every term is recorded after
     each step (``History.per_step``) and averaged per epoch (weighted by batch size) into the
-    History. Validation runs the plain float32 ``loss_terms``.
+    History. Validation runs the plain float32 ``loss_terms``. A learning-rate schedule sets
+    Adam's step size before every step.
     """
     schedule = as_schedule(beta)
+    lr_schedule = as_learning_rate_schedule(learning_rate)
+    scheduled_lr = not isinstance(lr_schedule, constant)
     loss_terms = training_loss_terms(model, compile=compile, precision=precision)
-    optimizer = _adam(model, learning_rate)
+    optimizer = _adam(model, learning_rate_at(lr_schedule, 0))
     history = History()
     step = 0
     for epoch in range(1, epochs + 1):
@@ -115,6 +118,9 @@ def run_epochs(
             loss_value = values["loss"]
             if not math.isfinite(loss_value):  # before the update: the weights stay those of the last finite step
                 raise nan_loss_error(step + 1, epoch, loss_value)
+            if scheduled_lr:
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate_at(lr_schedule, step)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()
@@ -141,7 +147,7 @@ def fit(
     *,
     epochs: int = 10,
     batch_size: int = 128,
-    learning_rate: float = 1e-3,
+    learning_rate: Union[float, Schedule] = 1e-3,
     beta: Union[float, Schedule] = 1.0,
     binarize: bool = False,
     seed: int | None = None,
@@ -159,8 +165,11 @@ def fit(
         Training images in [0, 1]; copied to the model's device once.
     x_val : array_like, optional
         Validation images, evaluated after every epoch (``val_`` entries of the History).
-    epochs, batch_size, learning_rate
-        The budget and Adam's step size.
+    epochs, batch_size
+        The budget.
+    learning_rate : float or schedule
+        Adam's step size, or a schedule (step -> step size) such as
+        :class:`vaelib.schedules.warmup_cosine`.
     beta : float or schedule
         Weight of the KL term, or a schedule (step -> weight) from :mod:`vaelib.schedules`.
     binarize : bool
