@@ -257,6 +257,41 @@ def test_stop_at_budget_takes_a_step_then_stops_when_the_time_is_up() -> None:
     assert [patient(s) for s in range(5)] == [1.0] * 5
 
 
+class ClockBudget(peers.Budget):
+    """A budget whose clock is set by hand."""
+
+    now = 0.0
+
+    def elapsed(self) -> float:
+        return self.now
+
+
+def test_cosine_over_budget_warms_up_then_decays_to_zero_at_the_end_of_the_clock() -> None:
+    budget = ClockBudget(100.0)
+    lr = peers.CosineOverBudget(budget, peak=2e-3, warmup=0.1)
+    values = {}
+    for now in (0.0, 5.0, 10.0, 55.0, 100.0, 250.0):
+        budget.now = now
+        values[now] = lr(step=123)  # the clock decides, not the step
+    assert values[0.0] == pytest.approx(2e-5)  # 1 % of the peak: the first step is not wasted
+    assert values[5.0] == pytest.approx(1e-3) and values[10.0] == pytest.approx(2e-3)
+    assert values[55.0] == pytest.approx(1e-3)  # half-way through the decay: half the peak
+    assert values[100.0] == pytest.approx(0.0, abs=1e-12) and values[250.0] == pytest.approx(0.0, abs=1e-12)
+    assert peers.CosineOverBudget(peers.Budget(0.0), 1e-3, 0.0)(0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_vaelib_contender_runs_the_recipe_by_default() -> None:
+    args = peers.parse_args([])
+    assert (args.vaelib_batch_size, args.vaelib_learning_rate, args.vaelib_schedule, args.vaelib_warmup,
+            args.vaelib_precision) == (256, 2e-3, "cosine", 0.02, "bfloat16")
+    assert peers.framework_of("vaelib", args) == "vaelib.torch (conv, d=20, batch 256, cosine lr 0.002, bf16)"
+    plain = peers.parse_args(["--vaelib-schedule", "constant", "--vaelib-precision", "float32", "--vaelib-batch-size", "128"])
+    assert peers.framework_of("vaelib", plain) == "vaelib.torch (conv, d=20, batch 128, lr 0.002)"
+    command = peers.worker_command("vaelib", 120.0, Path("row.json"), args)
+    in_worker = peers.parse_args(command[command.index("--budgets"):command.index("--worker-result")])
+    assert vars(in_worker) == {**vars(args), "budgets": [120.0]}  # the worker gets every setting, and its budget
+
+
 class StepBudget(peers.Budget):
     """A budget spent at the ``steps``-th look: a loop that looks after each step takes exactly ``steps``."""
 
@@ -275,9 +310,9 @@ def test_each_loop_stops_after_the_step_that_spends_the_budget(name: str, fashio
     x, labels = fashion_train.images[:300], fashion_train.labels[:300]
     args = peers.parse_args(["--vaelib-architecture", "mlp"])
     vae, steps, seen, seconds, params = peers.TRAINERS[name](x, labels, StepBudget(4), args)
-    batch = {"pytorch-example": 128, "keras-example": 128, "tf-tutorial": 32, "vaelib": 128}[name]
     assert steps == 4
-    assert seen == {128: 300 + 128, 32: 4 * 32}[batch]  # batches of 128: 128 + 128 + 44, then a new epoch
+    # batches of 128: 128 + 128 + 44, then a new epoch; of 256 (vaelib's recipe): 256 + 44, twice
+    assert seen == {"pytorch-example": 300 + 128, "keras-example": 300 + 128, "tf-tutorial": 4 * 32, "vaelib": 600}[name]
     assert seconds > 0 and params == PARAMS.get(name, PYTORCH_EXAMPLE)  # vaelib's MLP has the example's size
     mu, logvar = vae.encode(peers.test_images(2))  # the trained peer, through vaelib's public method
     assert tuple(mu.shape) == tuple(logvar.shape) == (2, vae.latent_dim)
@@ -335,7 +370,10 @@ def test_keras_example_fit_shuffles_every_epoch_anew() -> None:
 
 
 def test_bad_options_get_one_line_errors(capsys: pytest.CaptureFixture) -> None:
-    for argv, name in ((["--budgets", "0"], "--budgets"), (["--k", "0"], "--k"), (["--test-images", "-1"], "--test-images")):
+    for argv, name in ((["--budgets", "0"], "--budgets"), (["--k", "0"], "--k"), (["--test-images", "-1"], "--test-images"),
+                       (["--vaelib-warmup", "1"], "--vaelib-warmup"), (["--vaelib-warmup", "-0.1"], "--vaelib-warmup"),
+                       (["--vaelib-schedule", "linear"], "--vaelib-schedule"),
+                       (["--vaelib-precision", "float16"], "--vaelib-precision")):
         with pytest.raises(SystemExit):
             peers.parse_args(argv)
         assert name in capsys.readouterr().err
@@ -368,4 +406,4 @@ def test_quick_run_prints_and_writes_a_sane_table(tmp_path: Path) -> None:
         assert row["bits_per_dim"] == pytest.approx(-row["log_px"] / (784 * math.log(2)))
         if name in PARAMS:
             assert row["params"] == PARAMS[name], name
-    assert rows["vaelib"]["framework"].startswith("vaelib.torch (conv")
+    assert rows["vaelib"]["framework"].startswith("vaelib.torch (conv, d=20, batch 256, cosine")
