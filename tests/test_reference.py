@@ -7,6 +7,7 @@ refusals: an unknown name, a corrupt or missing weight file, a folder with no ma
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -213,3 +214,24 @@ def test_the_appendix_shows_the_manifests_table():
     proc = subprocess.run([sys.executable, str(ROOT / "book/_tools/reference_table.py"), "--check"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_appendix_names_where_each_model_trained():
+    import reference_table
+
+    entries = {name: {"training": {"device": device}} for name, device in
+               (("a", "CPU (AMD)"), ("b", "CPU (AMD)"), ("c", "CPU (Intel)"), ("d", "GPU H200"))}
+    assert reference_table.machines({"a": entries["a"]}) == "CPU (AMD)"
+    assert reference_table.machines(entries) in ("CPU (AMD), except `c` on CPU (Intel); `d` on GPU H200",
+                                                 "CPU (AMD), except `d` on GPU H200; `c` on CPU (Intel)")
+
+
+def test_the_recipes_learning_rate_decays_over_the_run_it_is_given():
+    # vae_conv's recipe: the schedule spans exactly the run's steps, and the manifest records it.
+    spec = train_reference.SPEC_BY_NAME["vae_conv"]
+    assert spec.fit["schedule"] == "warmup_cosine" and spec.fit["precision"] == "bfloat16"
+    training = reference.info("vae_conv")["training"]
+    assert (training["schedule"], training["learning_rate"], training["batch_size"]) == ("warmup_cosine", 2e-3, 256)
+    assert training["steps"] == spec.epochs * math.ceil(55_000 / 256)
+    history = reference.info("vae_conv")["history"]
+    assert history["val_loss"][-1] < history["val_loss"][len(history["val_loss"]) // 2]  # still improving late in the run

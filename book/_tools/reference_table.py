@@ -45,6 +45,16 @@ def _row(name: str, entry: dict) -> str:
     return "| " + " | ".join([f"`{name}`", ", ".join(map(str, entry["chapters"])), budget, *numbers, f"{mb:.2f}"]) + " |"
 
 
+def machines(models: dict) -> str:
+    """Where the models trained: one device, or the most common one and the exceptions by name."""
+    by_device: dict[str, list[str]] = {}
+    for name in sorted(models):
+        by_device.setdefault(models[name]["training"]["device"], []).append(name)
+    main, *others = sorted(by_device, key=lambda device: -len(by_device[device]))
+    exceptions = "; ".join(f"{', '.join(f'`{n}`' for n in by_device[d])} on {d}" for d in others)
+    return main + (f", except {exceptions}" if exceptions else "")
+
+
 def table() -> str:
     """The markdown table of every reference model, from the manifest."""
     whole = reference.manifest(reference.REFERENCE_DIR)
@@ -53,8 +63,7 @@ def table() -> str:
               "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = [_row(name, models[name]) for name in sorted(models, key=lambda n: (models[n]["chapters"], n))]
     total = sum(e["bytes"] for e in models.values()) / 1e6
-    machine = whole["machine"]["device"]
-    note = (f"Trained by `python book/_tools/train_reference.py` with `vaelib.torch` on {machine}, "
+    note = (f"Trained by `python book/_tools/train_reference.py` with `vaelib.torch` on {machines(models)}, "
             f"PyTorch {whole['versions']['torch']}; {len(models)} models, {total:.1f} MB of weights in all. "
             "Image models: test ELBO, log-likelihood and KL on the 10,000 binarized Fashion-MNIST test images "
             "(gray levels for the Gaussian model, whose numbers are densities), log p(x) = IWAE bound with k = 1000 on "
