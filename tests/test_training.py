@@ -58,7 +58,7 @@ def test_nan_loss_stops_training_and_names_the_step(vl, images):
 @pytest.mark.parametrize("kwargs,error,message", [
     (dict(epochs=0), ValueError, r"epochs: expected an integer >= 1, got 0"),
     (dict(batch_size=2.5), TypeError, r"batch_size: expected an integer >= 1, got 2.5"),
-    (dict(learning_rate=-0.1), ValueError, r"learning_rate: expected a positive number, got -0.1"),
+    (dict(learning_rate=-0.1), ValueError, r"learning_rate: expected a positive number or a schedule, got -0.1"),
     (dict(beta=-1.0), ValueError, r"beta: expected a non-negative number or a schedule, got -1.0"),
     (dict(beta="high"), TypeError, r"beta: expected a non-negative number or a schedule, got 'high'"),
 ])
