@@ -287,6 +287,14 @@ def test_the_vaelib_contender_runs_the_recipe_by_default() -> None:
     assert peers.framework_of("vaelib", args) == "vaelib.torch (conv, d=20, batch 256, cosine lr 0.002, bf16)"
     plain = peers.parse_args(["--vaelib-schedule", "constant", "--vaelib-precision", "float32", "--vaelib-batch-size", "128"])
     assert peers.framework_of("vaelib", plain) == "vaelib.torch (conv, d=20, batch 128, lr 0.002)"
+    # One recipe: the benchmark's contender is trained as the shipped reference model vae_conv was.
+    sys.path.insert(0, str(ROOT / "book" / "_tools"))
+    import train_reference
+
+    reference_fit = train_reference.SPEC_BY_NAME["vae_conv"].fit
+    assert reference_fit == {"batch_size": peers.RECIPE["batch_size"], "learning_rate": peers.RECIPE["learning_rate"],
+                             "schedule": "warmup_cosine", "warmup": peers.RECIPE["warmup"],
+                             "precision": peers.RECIPE["precision"]}
     command = peers.worker_command("vaelib", 120.0, Path("row.json"), args)
     in_worker = peers.parse_args(command[command.index("--budgets"):command.index("--worker-result")])
     assert vars(in_worker) == {**vars(args), "budgets": [120.0]}  # the worker gets every setting, and its budget
