@@ -9,6 +9,7 @@ import numpy as np
 
 from vaelib._checks import check_image_vae, check_optional_seed, check_positive_int
 from vaelib._docs import shared_doc
+from vaelib._iwae import samples_per_decode
 from vaelib.keras._backend import keras
 from vaelib.keras.kernels import log_normal_pdf, reparameterize
 from vaelib.keras.models import VAE
@@ -19,16 +20,21 @@ ops = keras.ops
 __all__ = ["iwae_bound", "evaluate", "encode_dataset"]
 
 
-def _log_weights(model: VAE, x: Any, eps: Any) -> Any:
-    """log p(x, z_k) - log q(z_k | x) for noise eps (c, B, D): shape (c, B)."""
-    mu, logvar = model.encoder(x)
+def _log_weights(model: VAE, x: Any, mu: Any, logvar: Any, eps: Any) -> Any:
+    """log p(x, z_k) - log q(z_k | x) for noise eps (c, B, D), given q's mu and logvar: shape (c, B)."""
     z = reparameterize(mu, logvar, eps)  # (c, B, D)
-    c, b, d = eps.shape
-    decoded = model.decoder(ops.reshape(z, (c * b, d)))
-    x_rep = ops.reshape(ops.broadcast_to(x, (c, *x.shape)), (c * b, *x.shape[1:]))
-    log_lik = ops.reshape(model.log_likelihood(x_rep, decoded), (c, b))
     log_prior = log_normal_pdf(z, ops.zeros_like(z), ops.zeros_like(z))
-    return log_lik + log_prior - log_normal_pdf(z, mu, logvar)
+    # Decoded in pieces of about DECODED_AT_ONCE samples, whose activations stay in the CPU's caches.
+    per_decode = samples_per_decode(x.shape[0])
+    pieces = [_log_likelihood(model, x, z[t : t + per_decode]) for t in range(0, z.shape[0], per_decode)]
+    return ops.concatenate(pieces, axis=0) + log_prior - log_normal_pdf(z, mu, logvar)
+
+
+def _log_likelihood(model: VAE, x: Any, z: Any) -> Any:
+    """log p(x | z_k) for latents z (c, B, D) of the images x (B, ...): shape (c, B)."""
+    c, b, d = z.shape
+    x_rep = ops.reshape(ops.broadcast_to(x, (c, *x.shape)), (c * b, *x.shape[1:]))
+    return ops.reshape(model.log_likelihood(x_rep, model.decoder(ops.reshape(z, (c * b, d)))), (c, b))
 
 
 def iwae_bound(
@@ -55,10 +61,11 @@ def iwae_bound(
     k : int
         Number of importance samples per example.
     chunk_size : int
-        Samples decoded at once per example: memory grows with ``chunk_size * batch_size``,
-        not with k, so k = 1000 fits in memory.
+        Samples drawn at once per example (the seeded draws depend on it, not the estimate's
+        expectation). They are decoded about 500 at a time whatever the chunk, so memory
+        does not grow with k: k = 1000 fits in memory.
     batch_size : int
-        Examples processed together.
+        Examples processed together (each batch is encoded once).
     eps : array_like, shape (k, N, latent_dim), optional
         The noise of the samples; drawn when omitted (the backends agree given the same eps).
     seed : int, optional
@@ -84,6 +91,7 @@ def iwae_bound(
     out = []
     for start in range(0, n, batch_size):
         xb = x[start : start + batch_size]
+        mu, logvar = model.encoder(xb)
         chunks = []
         for s in range(0, k, chunk_size):
             c = min(chunk_size, k - s)
@@ -91,7 +99,7 @@ def iwae_bound(
                 noise = eps[s : s + c, start : start + batch_size]
             else:
                 noise = keras.random.normal((c, xb.shape[0], d), seed=noise_source)
-            chunks.append(_log_weights(model, xb, noise))
+            chunks.append(_log_weights(model, xb, mu, logvar, noise))
         out.append(ops.logsumexp(ops.concatenate(chunks, axis=0), axis=0) - math.log(k))
     return ops.concatenate(out, axis=0)
 

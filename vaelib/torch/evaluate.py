@@ -10,6 +10,7 @@ import torch
 
 from vaelib._checks import check_image_vae, check_optional_seed, check_positive_int
 from vaelib._docs import shared_doc
+from vaelib._iwae import samples_per_decode
 from vaelib.torch.kernels import log_normal_pdf, reparameterize
 from vaelib.torch.models import VAE
 from vaelib.torch.utils import as_tensor, float_tensor, to_numpy, validate_images
@@ -17,16 +18,22 @@ from vaelib.torch.utils import as_tensor, float_tensor, to_numpy, validate_image
 __all__ = ["iwae_bound", "evaluate", "encode_dataset"]
 
 
-def _log_weights(model: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """log p(x, z_k) - log q(z_k | x) for noise eps (c, B, D): shape (c, B)."""
-    mu, logvar = model.encoder(x)
+def _log_weights(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+                 eps: torch.Tensor) -> torch.Tensor:
+    """log p(x, z_k) - log q(z_k | x) for noise eps (c, B, D), given q's mu and logvar: shape (c, B)."""
     z = reparameterize(mu, logvar, eps)  # (c, B, D)
-    c, b, d = z.shape
-    decoded = model.decoder(z.reshape(c * b, d))
-    x_rep = x.unsqueeze(0).expand(c, *x.shape).reshape(c * b, *x.shape[1:])
-    log_lik = model.log_likelihood(x_rep, decoded).view(c, b)
     log_prior = log_normal_pdf(z, torch.zeros_like(z), torch.zeros_like(z))
+    # Decoded in pieces of about DECODED_AT_ONCE samples, whose activations stay in the CPU's caches.
+    per_decode = samples_per_decode(len(x))
+    log_lik = torch.cat([_log_likelihood(model, x, piece) for piece in z.split(per_decode)])
     return log_lik + log_prior - log_normal_pdf(z, mu, logvar)
+
+
+def _log_likelihood(model: VAE, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """log p(x | z_k) for latents z (c, B, D) of the images x (B, ...): shape (c, B)."""
+    c, b, d = z.shape
+    x_rep = x.unsqueeze(0).expand(c, *x.shape).reshape(c * b, *x.shape[1:])
+    return model.log_likelihood(x_rep, model.decoder(z.reshape(c * b, d))).view(c, b)
 
 
 def _generator(model: VAE, seed: int | None) -> torch.Generator | None:
@@ -59,10 +66,11 @@ def iwae_bound(
     k : int
         Number of importance samples per example.
     chunk_size : int
-        Samples decoded at once per example: memory grows with ``chunk_size * batch_size``,
-        not with k, so k = 1000 fits in memory.
+        Samples drawn at once per example (the seeded draws depend on it, not the estimate's
+        expectation). They are decoded about 500 at a time whatever the chunk, so memory
+        does not grow with k: k = 1000 fits in memory.
     batch_size : int
-        Examples processed together.
+        Examples processed together (each batch is encoded once).
     eps : array_like, shape (k, N, latent_dim), optional
         The noise of the samples; drawn when omitted (the backends agree given the same eps).
     seed : int, optional
@@ -89,6 +97,7 @@ def iwae_bound(
     out = torch.empty(n, device=model.device)
     for start in range(0, n, batch_size):
         xb = x[start : start + batch_size]
+        mu, logvar = model.encoder(xb)
         chunks = []
         for s in range(0, k, chunk_size):
             c = min(chunk_size, k - s)
@@ -96,7 +105,7 @@ def iwae_bound(
                 noise = eps[s : s + c, start : start + batch_size]
             else:
                 noise = torch.randn(c, xb.shape[0], d, device=model.device, generator=gen)
-            chunks.append(_log_weights(model, xb, noise))
+            chunks.append(_log_weights(model, xb, mu, logvar, noise))
         out[start : start + batch_size] = torch.logsumexp(torch.cat(chunks), dim=0) - math.log(k)
     model.train(was_training)
     return out
