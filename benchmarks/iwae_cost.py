@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import sys
 import time
 from pathlib import Path
@@ -28,10 +27,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # vaelib, from a checkout without an install
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py, when imported from the tests
 
-from vaelib.data import binarize, load_fashion_mnist  # noqa: E402
+from vaelib.metrics import bits_per_dim  # noqa: E402
 from vaelib.reference import names  # noqa: E402
 
-from peers import PIXELS, TEST_SEED, THREADS, machine, set_threads  # noqa: E402
+from peers import PIXELS, TEST_SEED, THREADS, machine, set_threads, test_images  # noqa: E402
 
 SEED = 1  # of the importance samples
 IMAGE_VAES = ("vae_", "beta_vae_", "iwae_")  # the reference models that iwae_bound scores
@@ -76,14 +75,14 @@ def main(argv: list[str] | None = None) -> None:
     facts = machine()
     print(f"machine: {facts['cpu']}, {THREADS} threads; torch {facts['torch']}, tensorflow {facts['tensorflow']}, "
           f"keras {facts['keras']}", flush=True)
-    x = binarize(load_fashion_mnist("test").images[: args.test_images], seed=TEST_SEED)
+    x = test_images(args.test_images)
     print(f"vl.iwae_bound(load_reference({args.model!r}), first {len(x)} test images binarized with seed "
           f"{TEST_SEED}, k={args.k}, seed={SEED})\n", flush=True)
     print("| backend | model | images | k | seconds | s per 10,000 images | log p(x) nats | bits/dim |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for backend in args.backends:
         r = measure(backend, args.model, x, args.k)
-        bits = -r["log_px"] / (PIXELS * math.log(2))
+        bits = bits_per_dim(-r["log_px"], PIXELS)
         print(f"| {backend} | {args.model} | {len(x):,} | {args.k} | {r['seconds']:.1f} | {r['per_10k']:.0f} "
               f"| {r['log_px']:.2f} | {bits:.4f} |", flush=True)
 

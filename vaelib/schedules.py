@@ -15,7 +15,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Callable, Union
 
-from vaelib._checks import check_beta, check_learning_rate, check_nonnegative_number, check_positive_number
+from vaelib._checks import (check_beta, check_learning_rate, check_nonnegative_number, check_positive_int,
+                            check_positive_number)
 
 __all__ = ["Schedule", "constant", "linear", "logistic", "cyclical", "warmup_cosine", "as_schedule",
            "as_learning_rate_schedule", "learning_rate_at"]
@@ -120,8 +121,7 @@ class warmup_cosine:
     end: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.total_steps, bool) or not isinstance(self.total_steps, int) or self.total_steps < 1:
-            raise ValueError(f"total_steps: expected an integer >= 1, got {self.total_steps!r}")
+        check_positive_int("total_steps", self.total_steps)
         if (isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int)
                 or not 0 <= self.warmup_steps < self.total_steps):
             raise ValueError(f"warmup_steps: expected an integer in [0, total_steps) = [0, {self.total_steps}), "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import operator
 import re
 from typing import Any, Iterator, Sequence, Union
 
@@ -121,26 +122,20 @@ class _TermMeans(keras.metrics.Metric):
         return ops.divide_no_nan(self.totals, self.count)  # 0 before any update, like Mean
 
 
-class _ScheduleBeta(keras.callbacks.Callback):
-    """Sets the model's KL weight from the schedule before every optimizer step."""
+class _ScheduleVariable(keras.callbacks.Callback):
+    """Assigns a schedule's value to one of the model's variables before every optimizer step.
 
-    def __init__(self, schedule: Schedule) -> None:
+    ``path`` names the variable from the model: ``"beta"`` (the KL weight) or
+    ``"optimizer.learning_rate"`` (Adam's step size).
+    """
+
+    def __init__(self, path: str, schedule: Schedule) -> None:
         super().__init__()
+        self.variable_of = operator.attrgetter(path)
         self.schedule = schedule
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self.model.beta.assign(self.schedule(int(self.model.optimizer.iterations)))
-
-
-class _ScheduleLearningRate(keras.callbacks.Callback):
-    """Sets Adam's learning rate from the schedule before every optimizer step."""
-
-    def __init__(self, schedule: Schedule) -> None:
-        super().__init__()
-        self.schedule = schedule
-
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self.model.optimizer.learning_rate.assign(learning_rate_at(self.schedule, int(self.model.optimizer.iterations)))
+        self.variable_of(self.model).assign(self.schedule(int(self.model.optimizer.iterations)))
 
 
 class _StepRecorder(keras.callbacks.Callback):
@@ -251,11 +246,11 @@ def run_fit(
     history = History()
     callbacks: list[keras.callbacks.Callback] = [epochs_seen, _StepRecorder(history)]
     if not isinstance(lr_schedule, constant):
-        callbacks.append(_ScheduleLearningRate(lr_schedule))
+        callbacks.append(_ScheduleVariable("optimizer.learning_rate", functools.partial(learning_rate_at, lr_schedule)))
     if isinstance(schedule, constant):
         model.beta.assign(schedule.value)
     else:
-        callbacks.append(_ScheduleBeta(schedule))
+        callbacks.append(_ScheduleVariable("beta", schedule))
     if not isinstance(train, tf.data.Dataset):
         train = shuffled_batches(train, batch_size)
     try:
