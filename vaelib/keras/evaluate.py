@@ -26,15 +26,8 @@ def _log_weights(model: VAE, x: Any, mu: Any, logvar: Any, eps: Any) -> Any:
     log_prior = log_normal_pdf(z, ops.zeros_like(z), ops.zeros_like(z))
     # Decoded in pieces of about DECODED_AT_ONCE samples, whose activations stay in the CPU's caches.
     per_decode = samples_per_decode(x.shape[0])
-    pieces = [_log_likelihood(model, x, z[t : t + per_decode]) for t in range(0, z.shape[0], per_decode)]
+    pieces = [model._log_likelihood_of_samples(x, z[t : t + per_decode]) for t in range(0, z.shape[0], per_decode)]
     return ops.concatenate(pieces, axis=0) + log_prior - log_normal_pdf(z, mu, logvar)
-
-
-def _log_likelihood(model: VAE, x: Any, z: Any) -> Any:
-    """log p(x | z_k) for latents z (c, B, D) of the images x (B, ...): shape (c, B)."""
-    c, b, d = z.shape
-    x_rep = ops.reshape(ops.broadcast_to(x, (c, *x.shape)), (c * b, *x.shape[1:]))
-    return ops.reshape(model.log_likelihood(x_rep, model.decoder(ops.reshape(z, (c * b, d)))), (c, b))
 
 
 def iwae_bound(

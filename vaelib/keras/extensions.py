@@ -223,8 +223,7 @@ class IWAE(VAE):
             eps = keras.random.normal((self.k, *ops.shape(mu)), seed=self.noise)
         z = reparameterize(mu, logvar, eps)  # (k, B, D)
         k = self.k
-        x_rep = ops.tile(x, (k, 1, 1))  # sample-major, as z flattens: block j is sample j of every x
-        log_lik = ops.reshape(self.log_likelihood(x_rep, self.decoder(ops.reshape(z, (-1, self.latent_dim)))), (k, -1))
+        log_lik = self._log_likelihood_of_samples(x, z)
         # log p(z) - log q(z|x); with z - mu = sigma * eps the 2*pi terms cancel.
         log_ratio = 0.5 * ops.sum(logvar + ops.square(eps) - ops.square(z), axis=-1)
         bound = ops.logsumexp(log_lik + beta * log_ratio, axis=0) - math.log(k)

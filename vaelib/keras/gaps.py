@@ -21,10 +21,7 @@ __all__ = ["posterior_gaps"]
 
 def _gaussian_elbo(model: VAE, x: Any, mu: Any, logvar: Any, eps: Any) -> Any:
     """ELBO of q = N(mu, exp(logvar)) for each example: the mean over eps (S, N, d) of log p(x|z), minus the KL."""
-    s, n, d = eps.shape
-    z = reparameterize(mu, logvar, eps)
-    x_rep = ops.reshape(ops.broadcast_to(x, (s, *x.shape)), (s * n, *x.shape[1:]))
-    log_lik = ops.reshape(model.log_likelihood(x_rep, model.decoder(ops.reshape(z, (s * n, d)))), (s, n))
+    log_lik = model._log_likelihood_of_samples(x, reparameterize(mu, logvar, eps))
     return ops.mean(log_lik, axis=0) - gaussian_kl(mu, logvar)
 
 

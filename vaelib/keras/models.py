@@ -195,6 +195,14 @@ class VAE(_ImageModel):
         z = reparameterize(mu, logvar, eps)
         return ELBOTerms.weighted(self.log_likelihood(x, self.decoder(z)), gaussian_kl(mu, logvar), beta)
 
+    def _log_likelihood_of_samples(self, x: Any, z: Any) -> Any:
+        """log p(x | z_s) for S latents per image, z (S, B, D), of the images x (B, ...): shape (S, B)."""
+        s = z.shape[0]
+        # Sample-major, as z flattens: block j is sample j of every x. No static batch size is
+        # needed, so the method also runs inside a traced training step.
+        x_rep = ops.tile(x, (s,) + (1,) * (len(x.shape) - 1))
+        return ops.reshape(self.log_likelihood(x_rep, self.decoder(ops.reshape(z, (-1, self.latent_dim)))), (s, -1))
+
 
     @shared_doc("keras")
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:

@@ -25,15 +25,8 @@ def _log_weights(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Te
     log_prior = log_normal_pdf(z, torch.zeros_like(z), torch.zeros_like(z))
     # Decoded in pieces of about DECODED_AT_ONCE samples, whose activations stay in the CPU's caches.
     per_decode = samples_per_decode(len(x))
-    log_lik = torch.cat([_log_likelihood(model, x, piece) for piece in z.split(per_decode)])
+    log_lik = torch.cat([model._log_likelihood_of_samples(x, piece) for piece in z.split(per_decode)])
     return log_lik + log_prior - log_normal_pdf(z, mu, logvar)
-
-
-def _log_likelihood(model: VAE, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """log p(x | z_k) for latents z (c, B, D) of the images x (B, ...): shape (c, B)."""
-    c, b, d = z.shape
-    x_rep = x.unsqueeze(0).expand(c, *x.shape).reshape(c * b, *x.shape[1:])
-    return model.log_likelihood(x_rep, model.decoder(z.reshape(c * b, d))).view(c, b)
 
 
 def _generator(model: VAE, seed: int | None) -> torch.Generator | None:

@@ -242,9 +242,8 @@ class IWAE(VAE):
         if eps is None:
             eps = torch.randn(self.k, *mu.shape, device=mu.device)
         z = reparameterize(mu, logvar, eps)  # (k, B, D)
-        k, b, d = z.shape
-        x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
-        log_lik = self.log_likelihood(x_rep, self.decoder(z.reshape(k * b, d))).view(k, b)
+        k = self.k
+        log_lik = self._log_likelihood_of_samples(x, z)
         # log p(z) - log q(z|x); with z - mu = sigma * eps the 2*pi terms cancel.
         log_ratio = 0.5 * (logvar + eps.pow(2) - z.pow(2)).sum(-1)
         bound = torch.logsumexp(log_lik + beta * log_ratio, dim=0) - math.log(k)

@@ -19,10 +19,7 @@ __all__ = ["posterior_gaps"]
 
 def _gaussian_elbo(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """ELBO of q = N(mu, exp(logvar)) for each example: the mean over eps (S, N, d) of log p(x|z), minus the KL."""
-    s, n, d = eps.shape
-    z = reparameterize(mu, logvar, eps)
-    x_rep = x.unsqueeze(0).expand(s, *x.shape).reshape(s * n, *x.shape[1:])
-    log_lik = model.log_likelihood(x_rep, model.decoder(z.reshape(s * n, d))).view(s, n)
+    log_lik = model._log_likelihood_of_samples(x, reparameterize(mu, logvar, eps))
     return log_lik.mean(0) - gaussian_kl(mu, logvar)
 
 

@@ -221,6 +221,12 @@ class VAE(_ImageModel):
         z = reparameterize(mu, logvar, eps)
         return ELBOTerms.weighted(self.log_likelihood(x, self.decoder(z)), gaussian_kl(mu, logvar), beta)
 
+    def _log_likelihood_of_samples(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x | z_s) for S latents per image, z (S, B, D), of the images x (B, ...): shape (S, B)."""
+        s, b, d = z.shape
+        x_rep = x.unsqueeze(0).expand(s, *x.shape).reshape(s * b, *x.shape[1:])
+        return self.log_likelihood(x_rep, self.decoder(z.reshape(s * b, d))).view(s, b)
+
 
     @shared_doc("torch")
     def elbo(self, x: Any, beta: float = 1.0, eps: Any = None) -> ELBOTerms:
